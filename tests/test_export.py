@@ -9,6 +9,7 @@ def declared_modules():
     "Map notebook name -> module named by its `#| default_exp` directive."
     mods = {}
     for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        if nb.name.startswith(('.', '_')): continue  # nbdev skips these too
         for cell in json.loads(nb.read_text())['cells']:
             m = re.search(r'^#\|\s*default_exp\s+(\S+)', ''.join(cell['source']), re.M)
             if m: mods[nb.name] = m.group(1)
