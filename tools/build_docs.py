@@ -31,6 +31,20 @@ def nbdev_preprocess(root=ROOT):
     return proc_nbs(n_workers=0)
 
 
+CELL_KEYS = {'code': {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count'},
+             'markdown': {'cell_type', 'id', 'metadata', 'source', 'attachments'},
+             'raw': {'cell_type', 'id', 'metadata', 'source', 'attachments'}}
+
+
+def strip_nbdev_keys(proc):
+    "nbdev's processing leaves keys on cells (`has_sd`, timing metadata) that nbformat validation rejects: drop them."
+    for p in proc.glob('*.ipynb'):
+        nb = json.loads(p.read_text())
+        nb['cells'] = [{k: v for k, v in c.items() if k in CELL_KEYS[c['cell_type']]} for c in nb['cells']]
+        for c in nb['cells']: c['metadata'].pop('execution', None)  # nbdev's timings, not nbformat's schema
+        p.write_text(json.dumps(nb, indent=1))
+
+
 def title_of(nb_path):
     "The notebook's first `# heading`, for the navigation."
     nb = json.loads(Path(nb_path).read_text())
@@ -86,6 +100,7 @@ def build_site(proc, root=ROOT):
 
 def build_readme(proc, root=ROOT):
     "README.md from the processed index notebook, as markdown with its images beside it."
+    import yaml
     from nbconvert import MarkdownExporter
     body, res = MarkdownExporter().from_filename(str(proc/'index.ipynb'))
     files = root/'README_files'
@@ -94,7 +109,12 @@ def build_readme(proc, root=ROOT):
         files.mkdir(exist_ok=True)
         (files/name).write_bytes(data)
         body = body.replace(f']({name})', f'](README_files/{name})')
-    body = re.sub(r'\A---\n.*?\n---\n', '', body, flags=re.S)  # drop nbdev's frontmatter block
+    front = re.match(r'\A---\n(.*?)\n---\n', body, flags=re.S)  # nbdev's frontmatter: title and summary
+    meta = yaml.safe_load(front.group(1)) if front else {}
+    body = body[front.end():] if front else body
+    head = f"# {meta['title']}\n\n" if meta.get('title') else ''
+    if meta.get('description'): head += f"> {meta['description']}\n\n"
+    body = head + body
     (root/'README.md').write_text(body.strip() + '\n')
 
 
@@ -115,6 +135,7 @@ def check_site(site):
 
 if __name__ == '__main__':
     proc = nbdev_preprocess()
+    strip_nbdev_keys(proc)
     site = build_site(proc)
     build_readme(proc)
     check_site(site)
