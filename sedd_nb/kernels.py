@@ -8,7 +8,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/fused_loss.html.md"""
 from __future__ import annotations
 import math
 import torch
-from .graphs import _sigma_like
+from .graphs import _sigma_like, _log_expm1   # one source for sigma broadcasting and log(expm1)
 
 try:                                   # triton ships for Linux only; without it everything runs in PyTorch
     import triton
@@ -73,11 +73,6 @@ def score_entropy_eager(log_score: torch.Tensor,  # (..., dim) log-scores; the e
     return torch.where(q > 0, q * terms, 0.).sum(-1)
 
 # %% ../nbs/11_fused_loss.ipynb #36617673
-def _log_expm1(s: torch.Tensor) -> torch.Tensor:
-    "Stable `log(exp(s) - 1)` for `s > 0`: `s + log(-expm1(-s))` neither overflows nor cancels."
-    return s + torch.log(-torch.expm1(-s))
-
-
 def row_coefficients(sigma,                 # total noise, broadcastable to xt's shape, > 0
                      xt: torch.Tensor,      # (...) noisy tokens
                      x0: torch.Tensor,      # (...) clean tokens
