@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['sample_categorical', 'Graph', 'Uniform', 'Absorbing', 'toy_markov_p0', 'ExactProcess']
+__all__ = ['sample_categorical', 'log_expm1', 'Graph', 'Uniform', 'Absorbing', 'toy_markov_p0', 'ExactProcess']
 
 # %% ../nbs/03_graphs.ipynb #fb7d007e
 def sample_categorical(probs: torch.Tensor,  # (..., K) unnormalised probabilities, >= 0 (tiny negatives are clamped)
@@ -48,10 +48,6 @@ def _float_dtype(*ts) -> torch.dtype:
     "float64 if any argument is float64, else float32 (bf16/fp16 inputs are computed in float32)."
     return torch.float64 if any(torch.is_tensor(t) and t.dtype == torch.float64 for t in ts) else torch.float32
 
-def _log_expm1(sigma):
-    "log(e^sigma - 1), accurate for tiny sigma and finite for large sigma."
-    return sigma + torch.log(-torch.expm1(-sigma))
-
 def _bregman(log_s, log_r):
     "r (e^u - 1 - u) with u = log_s - log_r, i.e. s - r log s + r (log r - 1) >= 0, without overflow or cancellation."
     u = log_s - log_r
@@ -59,6 +55,16 @@ def _bregman(log_s, log_r):
     r = torch.exp(log_r)
     # u <= 1: expm1 keeps the small differences; u > 1: e^u dominates, use s = exp(log_s) directly
     return torch.where(u <= 1, r * (torch.expm1(uc) - uc), torch.exp(log_s) - r * (1 + u))
+
+# %% ../nbs/03_graphs.ipynb #564a0663
+def log_expm1(s: torch.Tensor) -> torch.Tensor:
+    "Stable `log(exp(s) - 1)` for `s >= 0` (`-inf` at 0): a Taylor series below 0.05, `s + log(-expm1(-s))` above."
+    s = torch.as_tensor(s)
+    lo, hi = s.clamp(max=0.05), s.clamp(min=0.05)                            # each branch stays in its own range
+    lo2 = lo * lo
+    series = torch.log(lo) + lo / 2 + lo2 / 24 - lo2 * lo2 / 2880           # s < 0.05: error < s^6 / 90720
+    direct = hi + torch.log(-torch.expm1(-hi))                               # no cancellation, no overflow
+    return torch.where(s < 0.05, series, direct)
 
 # %% ../nbs/03_graphs.ipynb #cb50ecd7
 class Graph:
@@ -166,7 +172,7 @@ class Uniform(Graph):
         sigma = _sigma_like(sigma, xt.shape, dtype=dtype, device=ls.device)
         sigma = sigma.expand(xt.shape)
         # a = V / (e^sigma - 1), in log space so it neither overflows (large sigma) nor loses digits (small sigma)
-        log_a = math.log(self.V) - _log_expm1(sigma)  # (...)
+        log_a = math.log(self.V) - log_expm1(sigma)  # (...)
         same = xt == x0
         # r_y for y not in {xt, x0}: r_o = 1/(1+a) if xt == x0 else 1;  r_x0 = 1 + a if xt != x0
         log_ro = torch.where(same, -F.softplus(log_a), torch.zeros_like(log_a))  # (...)
@@ -243,7 +249,7 @@ class Absorbing(Graph):
         ls_other = ls.masked_fill(~is_mask.unsqueeze(-1), float('-inf')).scatter_(-1, x0c, float('-inf'))
         pos = torch.exp(ls_other).sum(-1)  # (...)
         # the x0 term, r = 1/(e^sigma - 1), in Bregman form (set to 0 where xt is not masked)
-        log_r = -_log_expm1(sigma)
+        log_r = -log_expm1(sigma)
         ls_x0 = torch.where(is_mask, ls.gather(-1, x0c).squeeze(-1), log_r)
         return (pos + _bregman(ls_x0, log_r)).clamp(min=0)
 

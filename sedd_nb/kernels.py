@@ -8,7 +8,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/fused_loss.html.md"""
 from __future__ import annotations
 import math
 import torch
-from .graphs import _sigma_like, _log_expm1   # one source for sigma broadcasting and log(expm1)
+from .graphs import _sigma_like, log_expm1   # one source for sigma broadcasting and log(expm1)
 
 try:                                   # triton ships for Linux only; without it everything runs in PyTorch
     import triton
@@ -84,7 +84,7 @@ def row_coefficients(sigma,                 # total noise, broadcastable to xt's
     zero = torch.zeros_like(s)
     if graph.absorb:
         active = xt == graph.dim - 1
-        log_r = -_log_expm1(s)                                  # r = 1 / expm1(sigma)
+        log_r = -log_expm1(s)                                  # r = 1 / expm1(sigma)
         r = torch.exp(log_r)
         w, a, b, c = active.double(), zero, torch.where(active, r, zero), torch.where(active, r * (log_r - 1), zero)
     else:
@@ -265,14 +265,14 @@ def log_score_from_logits(logits: torch.Tensor,  # (..., dim) raw output of the 
     out = logits if logits.dtype == torch.float64 else logits.float()
     if graph.absorb:
         s = _broadcast_sigma(sigma, xt).to(out.dtype)
-        out = out - (_log_expm1(s) + math.log(graph.dim - 1))[..., None]
+        out = out - (log_expm1(s) + math.log(graph.dim - 1))[..., None]
     return out.scatter(-1, xt.long()[..., None], 0.0)
 
 
 def _output_shift(sigma, xt, graph) -> torch.Tensor | None:
     "The per-row offset of `log_score_from_logits` (None for the uniform graph)."
     if not graph.absorb: return None
-    return _log_expm1(_broadcast_sigma(sigma, xt).double()) + math.log(graph.dim - 1)
+    return log_expm1(_broadcast_sigma(sigma, xt).double()) + math.log(graph.dim - 1)
 
 # %% ../nbs/11_fused_loss.ipynb #45ba4349
 def _project(h, weight, bias):

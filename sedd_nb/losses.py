@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .graphs import Graph, ExactProcess, _log_expm1
+from .graphs import Graph, ExactProcess, log_expm1
 
 # %% auto #0
 __all__ = ['dse_loss', 'all_sequences', 'expected_dse', 'ToyScoreMLP', 'train_toy_score_model']
@@ -136,10 +136,10 @@ class ToyScoreMLP(nn.Module):
         "log_score (B, L, dim) float32 for noised tokens `xt` (B, L) at noise levels `sigma` (B,) or scalar."
         B = xt.shape[0]
         sigma = torch.as_tensor(sigma, dtype=torch.float32, device=xt.device).expand(B)   # (B,)
-        feats = torch.stack([sigma.log(), _log_expm1(sigma), torch.exp(-sigma)], -1)        # (B, 3)
+        feats = torch.stack([sigma.log(), log_expm1(sigma), torch.exp(-sigma)], -1)        # (B, 3)
         h = torch.cat([F.one_hot(xt, self.dim).float().flatten(1), feats], -1)
         out = self.net(h).view(B, self.L, self.dim)                                          # (B, L, dim)
-        if self.graph.absorb: out = out - _log_expm1(sigma)[:, None, None]
+        if self.graph.absorb: out = out - log_expm1(sigma)[:, None, None]
         return out.scatter(-1, xt[..., None], 0.)                                            # 0 at the current token
 
 def train_toy_score_model(graph: Graph,        # forward process

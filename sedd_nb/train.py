@@ -452,6 +452,10 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
         vit = iter(vl)
         val_batches = [_as_batch(next(vit), device) for _ in range(cfg.eval_batches)]
     metrics_file = run / 'metrics.jsonl'
+    if master and saved is not None:   # drop lines logged after the checkpoint we resume from (a crash leaves them)
+        tmp = run / f'.metrics.jsonl.tmp{os.getpid()}'
+        tmp.write_text(''.join(json.dumps(r) + '\n' for r in history))
+        os.replace(tmp, metrics_file)
 
     def log(rec):
         history.append(rec)

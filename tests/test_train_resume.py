@@ -1,5 +1,5 @@
 "Kill a training run right after its step-10 checkpoint, resume it, and get bit-for-bit the weights of an uninterrupted run."
-import os, signal, subprocess, sys, textwrap
+import json, os, signal, subprocess, sys, textwrap
 from pathlib import Path
 
 import torch
@@ -48,7 +48,13 @@ def test_resume_after_sigkill_is_bitwise_identical(tmp_path):
     assert sorted(f.name for f in killed.glob('ckpt_*.pt')) == ['ckpt_0000010.pt']
     assert not list(killed.glob('.ckpt*')), 'a temporary checkpoint file was left behind'
 
+    with open(killed / 'metrics.jsonl', 'a') as f:                     # what a crash between checkpoints leaves behind
+        f.write('{"step": 12, "loss_bits_tok": 999.0}\n')
     _run(script, killed, cache)                                          # resumes at step 10, runs 10 more
+    # the log is the uninterrupted run's: the stale line is gone, every step is logged once, with the same losses
+    read = lambda d: [json.loads(l) for l in (d / 'metrics.jsonl').read_text().splitlines()]
+    key = lambda rs: [(r['step'], r.get('loss_bits_tok'), r.get('val_bpt')) for r in rs]
+    assert key(read(killed)) == key(read(straight)), (key(read(killed)), key(read(straight)))
     a = torch.load(straight / 'ckpt_0000020.pt', weights_only=True)
     b = torch.load(killed / 'ckpt_0000020.pt', weights_only=True)
     assert a['step'] == b['step'] == 20
