@@ -88,8 +88,8 @@ class TrainConfig:
     @classmethod
     def char(cls, **kw):
         "The tutorial run: character-level pydoc text, readable word-like samples after a few CPU minutes."
-        return cls(**{**dict(out_dir='runs/char', model='tiny', model_kw=dict(d_model=128, n_layers=4, cond_dim=64),
-                             seq_len=64, batch_size=32, steps=2000, lr=2e-3, warmup=50, ema=0.99,
+        return cls(**{**dict(out_dir='runs/char', model='char', seq_len=64, batch_size=32, steps=3300, lr=1.5e-3,
+                             warmup=50, ema=0.99,
                              eval_every=500, eval_batches=4, elbo_points=8, sample_every=0, sample_steps=64,
                              n_samples=4, ckpt_every=500, log_every=20), **kw})
 
