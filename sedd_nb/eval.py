@@ -14,7 +14,8 @@ from tqdm.auto import tqdm
 # %% auto #0
 __all__ = ['DETOKENIZERS', 'EVAL_SETS', 'wikitext_detokenize', 'ptb_detokenize', 'lambada_detokenize', 'lm1b_detokenize',
            'eval_texts', 'chunk_stream', 'encode_docs', 'score_blocks', 'zero_shot_ppl', 'heldout_tokens',
-           'generative_ppl', 'gpt2_generative_ppl', 'sampling_sweep', 'plot_tradeoff']
+           'generative_ppl', 'gpt2_generative_ppl', 'corpus_words', 'known_word_rate', 'sampling_sweep',
+           'plot_tradeoff']
 
 # %% ../nbs/13_eval.ipynb #0b4942a5
 def _join_clitics(s: str) -> str:
@@ -245,6 +246,23 @@ def gpt2_generative_ppl(texts: list[str], model_name: str = 'gpt2-large', batch_
             nats += float(torch.nn.functional.cross_entropy(logits, ids[0, 1:], reduction='sum')); n_tok += ids.shape[1] - 1
     return dict(ppl=math.exp(nats / n_tok), nats_per_token=nats / n_tok, n_tokens=n_tok, n_samples=len(texts),
                 scorer=model_name)
+
+# %% ../nbs/13_eval.ipynb #764537e6
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+def corpus_words(texts) -> set[str]:
+    "The lower-cased words (runs of >= 2 ASCII letters) of an iterable of strings."
+    return {w.lower() for t in texts for w in _WORD.findall(t)}
+
+def known_word_rate(samples,        # list of strings (decoded samples)
+                    vocabulary,     # set of lower-cased words, e.g. `corpus_words(load_texts('pydoc'))`
+                   ) -> dict:
+    "Fraction of the words of `samples` that are in `vocabulary`, with the counts."
+    if isinstance(samples, str) or not all(isinstance(s, str) for s in samples):
+        raise TypeError("samples must be a list of strings; decode token ids first (sedd_nb.train.decode_ids).")
+    words = [w.lower() for s in samples for w in _WORD.findall(s)]
+    known = sum(w in vocabulary for w in words)
+    return dict(rate=known / len(words) if words else float('nan'), n_words=len(words), n_known=known)
 
 # %% ../nbs/13_eval.ipynb #8f7577aa
 def sampling_sweep(bundle, ar_bundle, steps=(8, 16, 32, 64, 128, 256), predictors=('euler', 'tau_leaping', 'analytic'),
