@@ -13,7 +13,7 @@ Steps:
 People with Quarto can still run `nbdev-docs`: `nbs/_quarto.yml`, `nbs/nbdev.yml` and `nbs/sidebar.yml`
 are kept valid by step 1.
 """
-import json, os, re, shutil, subprocess, sys, tempfile
+import hashlib, json, os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,11 +37,15 @@ CELL_KEYS = {'code': {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execu
 
 
 def strip_nbdev_keys(proc):
-    "nbdev's processing leaves keys on cells (`has_sd`, timing metadata) that nbformat validation rejects: drop them."
+    """nbdev's processing leaves keys on cells (`has_sd`, timing metadata) that nbformat validation rejects: drop them.
+    Cell ids are made from the position and source, so the cells nbdev inserts with random ids do not change the
+    rendered site on every build."""
     for p in proc.glob('*.ipynb'):
         nb = json.loads(p.read_text())
         nb['cells'] = [{k: v for k, v in c.items() if k in CELL_KEYS[c['cell_type']]} for c in nb['cells']]
-        for c in nb['cells']: c['metadata'].pop('execution', None)  # nbdev's timings, not nbformat's schema
+        for i, c in enumerate(nb['cells']):
+            c['metadata'].pop('execution', None)  # nbdev's timings, not nbformat's schema
+            c['id'] = hashlib.sha1(f"{i}:{''.join(c['source'])}".encode()).hexdigest()[:8]
         p.write_text(json.dumps(nb, indent=1))
 
 
