@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/train.html.md"""
 
 # %% ../nbs/10_train.ipynb #a1a3cbd7
 from __future__ import annotations
-import argparse, ast, contextlib, copy, dataclasses, difflib, json, math, os, random, sys, time
+import argparse, ast, contextlib, copy, dataclasses, difflib, json, math, os, random, sys, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -396,6 +396,11 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
     ckpts = checkpoint_paths(run)
     saved = torch.load(ckpts[-1], map_location='cpu', weights_only=True) if ckpts else None
     if saved is not None: _check_resume(saved, cfg, ckpts[-1])
+    if saved is not None and master and saved['config']['steps'] != cfg.steps and cfg.schedule == 'cosine':
+        before = lr_factor(saved['step'], dataclasses.replace(cfg, steps=saved['config']['steps'])) * cfg.lr
+        warnings.warn(f"Resuming {ckpts[-1]} with steps={cfg.steps}, but the run was started with "
+                      f"steps={saved['config']['steps']}: the cosine schedule is recomputed over {cfg.steps} steps, so at "
+                      f"step {saved['step']} the learning rate goes from {before:.3g} to {lr_factor(saved['step'], cfg) * cfg.lr:.3g}.")
 
     # ---- data: corpus -> tokenizer -> token stream -> train/val split -> one loader per shard
     if ddp and not master: dist.barrier()                  # rank 0 builds the caches first
