@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['sample_categorical', 'log_expm1', 'Graph', 'Uniform', 'Absorbing', 'toy_markov_p0', 'ExactProcess']
+__all__ = ['sample_categorical', 'log_expm1', 'Graph', 'Uniform', 'Absorbing', 'absorbing_shift', 'toy_markov_p0', 'ExactProcess']
 
 # %% ../nbs/03_graphs.ipynb #fb7d007e
 def sample_categorical(probs: torch.Tensor,  # (..., K) unnormalised probabilities, >= 0 (tiny negatives are clamped)
@@ -252,6 +252,11 @@ class Absorbing(Graph):
         log_r = -log_expm1(sigma)
         ls_x0 = torch.where(is_mask, ls.gather(-1, x0c).squeeze(-1), log_r)
         return (pos + _bregman(ls_x0, log_r)).clamp(min=0)
+
+# %% ../nbs/03_graphs.ipynb #648f8d43
+def absorbing_shift(sigma, dim: int) -> torch.Tensor:
+    "`log(expm1(sigma)) + log(dim - 1)`: minus the log-score, at a masked position, of a uniform p0 over the dim - 1 data tokens."
+    return log_expm1(torch.as_tensor(sigma)) + math.log(dim - 1)
 
 # %% ../nbs/03_graphs.ipynb #4e1b50f3
 def toy_markov_p0(V: int = 4,  # vocabulary size

@@ -8,7 +8,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/fused_loss.html.md"""
 from __future__ import annotations
 import math
 import torch
-from .graphs import _sigma_like, log_expm1   # one source for sigma broadcasting and log(expm1)
+from .graphs import _sigma_like, log_expm1, absorbing_shift   # one source for these formulas
 
 try:                                   # triton ships for Linux only; without it everything runs in PyTorch
     import triton
@@ -265,14 +265,14 @@ def log_score_from_logits(logits: torch.Tensor,  # (..., dim) raw output of the 
     out = logits if logits.dtype == torch.float64 else logits.float()
     if graph.absorb:
         s = _broadcast_sigma(sigma, xt).to(out.dtype)
-        out = out - (log_expm1(s) + math.log(graph.dim - 1))[..., None]
+        out = out - absorbing_shift(s, graph.dim)[..., None]
     return out.scatter(-1, xt.long()[..., None], 0.0)
 
 
 def _output_shift(sigma, xt, graph) -> torch.Tensor | None:
     "The per-row offset of `log_score_from_logits` (None for the uniform graph)."
     if not graph.absorb: return None
-    return log_expm1(_broadcast_sigma(sigma, xt).double()) + math.log(graph.dim - 1)
+    return absorbing_shift(_broadcast_sigma(sigma, xt).double(), graph.dim)
 
 # %% ../nbs/11_fused_loss.ipynb #45ba4349
 def _project(h, weight, bias):

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .graphs import log_expm1
+from .graphs import log_expm1, absorbing_shift
 
 # %% ../nbs/08_model.ipynb #be172846
 def _check_int(name, value, minimum=1):
@@ -275,7 +275,7 @@ class SEDDModel(nn.Module):
             out = out.to(torch.promote_types(out.dtype, torch.float32))     # float32 (float64 for a float64 model)
             if self.cfg.causal: return out                                     # raw next-token logits
             if self.cfg.absorb:
-                shift = log_expm1(sigma.to(out.dtype)) + math.log(self.cfg.vocab_size - 1)    # (B,)
+                shift = absorbing_shift(sigma.to(out.dtype), self.cfg.vocab_size)          # (B,)
                 out = out - shift[:, None, None]
             return out.scatter(-1, xt.long()[..., None], 0.0)                 # log score of xt itself := 0
 
