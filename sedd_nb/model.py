@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .graphs import log_expm1, absorbing_shift
+from .graphs import absorbing_shift
 
 # %% ../nbs/08_model.ipynb #be172846
 def _check_int(name, value, minimum=1):
