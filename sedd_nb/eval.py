@@ -9,7 +9,7 @@ from __future__ import annotations
 import math, os, re, time
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 # %% auto #0
 __all__ = ['DETOKENIZERS', 'EVAL_SETS', 'wikitext_detokenize', 'ptb_detokenize', 'lambada_detokenize', 'lm1b_detokenize',
@@ -158,7 +158,8 @@ def zero_shot_ppl(bundle,                     # dict from `load_checkpoint`: mod
     L = block_len or L
     t0 = time.time()
     if torch.is_tensor(dataset) or isinstance(dataset, np.ndarray):
-        tokens, name = np.asarray(torch.as_tensor(dataset).cpu()).reshape(-1).astype(np.int64), 'tokens'
+        arr = dataset.cpu().numpy() if isinstance(dataset, torch.Tensor) else np.asarray(dataset)   # memmaps stay numpy
+        tokens, name = arr.reshape(-1).astype(np.int64), 'tokens'
     else:
         name = f'{len(dataset)} documents' if isinstance(dataset, (list, tuple)) else str(dataset)
         tokens = encode_docs(eval_texts(dataset, split, detokenizer), tok)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 from .graphs import Graph
 from .losses import dse_loss, expected_dse, _check_batch
 

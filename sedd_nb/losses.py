@@ -10,7 +10,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 from .graphs import Graph, ExactProcess, log_expm1
 
 # %% auto #0

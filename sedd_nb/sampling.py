@@ -8,7 +8,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/sampling.html.md"""
 from __future__ import annotations
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 from .graphs import sample_categorical
 
 # %% auto #0

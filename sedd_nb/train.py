@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.distributed as dist
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 # %% auto #0
 __all__ = ['TrainConfig', 'make_graph', 'make_noise', 'build_model', 'lr_factor', 'ema_update', 'ar_nll', 'batch_loss',
