@@ -3,24 +3,34 @@
     python tools/build_docs.py
 
 Steps:
-1. nbdev's own preprocessing (`proc_nbs`): applies the cell directives (`#| hide`, `#| echo: false`, ...)
-   and runs the `show_doc` cells, writing processed notebooks to `_proc/`. We call it directly rather than
-   `nbdev-proc-nbs`, because that command first tries to download Quarto, which needs the internet.
-2. mkdocs-material + mkdocs-jupyter render the processed notebooks, with their saved outputs (plots, tables)
-   and math, into a static site in `docs/`. Nothing is executed: the notebooks' saved outputs are shown.
-3. README.md is rendered from `nbs/index.ipynb` (processed) as GitHub markdown, its images in `README_files/`.
+1. nbdev's own preprocessing (`proc_nbs`) runs the `show_doc` cells and adds cross-reference links, writing
+   processed notebooks to `_proc/`. We call it directly rather than `nbdev-proc-nbs`, because that command first
+   tries to download Quarto, which needs the internet.
+2. Each processed notebook becomes one markdown page (`notebook_page`): the cell directives that Quarto would
+   apply (`#| echo: false`, `#| output: asis`, `#| include: false`) are applied here, the front matter gives the
+   page's title, saved plots become PNG files beside the page, and each API block gets the exact source of the
+   exported object in a collapsed block. Nothing is executed: the notebooks' saved outputs are shown.
+3. mkdocs-material renders the pages into a static site in `docs/`: search, previous/next links, one shared
+   stylesheet, and math typeset by MathJax served from the site itself (from the `django-static-mathjax` wheel),
+   so a reader offline sees the same pages as one online.
+4. README.md is the index page in GitHub's markdown, its images in `README_files/`.
 
-People with Quarto can still run `nbdev-docs`: `nbs/_quarto.yml`, `nbs/nbdev.yml` and `nbs/sidebar.yml`
-are kept valid by step 1.
+People with Quarto can still run `nbdev-docs`: `nbs/_quarto.yml`, `nbs/nbdev.yml` and `nbs/sidebar.yml` are kept
+valid by step 1. `tools/check_docs.py` opens every page of the result in headless Chromium.
 """
-import hashlib, json, os, re, shutil, subprocess, sys, tempfile
+import ast, base64, json, os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+DOC_HOST = 'https://sedd-nb.github.io/sedd_nb/'   # nbdev's link base (settings: doc_host + doc_baseurl)
+REPO_URL = 'https://github.com/sedd-nb/sedd_nb'
+# Chapters grouped for the sidebar, by the notebooks' numeric prefixes.
+SECTIONS = [('Ideas on two dice', range(0, 3)), ('Discrete diffusion', range(3, 8)),
+            ('At scale', range(8, 12)), ('Using it', range(12, 100))]
 
 
 def nbdev_preprocess(root=ROOT):
-    "Refresh nbdev's quarto config and sidebar, then process `nbs/` into `_proc/` (show_doc, directives)."
+    "Refresh nbdev's quarto config and sidebar, then process `nbs/` into `_proc/` (show_doc, directives, links)."
     os.chdir(root)
     from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
     from nbdev.doclinks import _build_modidx
@@ -28,74 +38,277 @@ def nbdev_preprocess(root=ROOT):
     refresh_quarto_yml()
     _build_modidx()
     nbdev_sidebar.__wrapped__(force=True)
-    return proc_nbs(n_workers=0)
+    return Path(proc_nbs(n_workers=0))
 
 
-CELL_KEYS = {'code': {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count'},
-             'markdown': {'cell_type', 'id', 'metadata', 'source', 'attachments'},
-             'raw': {'cell_type', 'id', 'metadata', 'source', 'attachments'}}
+# ---------------------------------------------------------------------------------------------------------
+# One notebook -> one markdown page
 
 
-def strip_nbdev_keys(proc):
-    """nbdev's processing leaves keys on cells (`has_sd`, timing metadata) that nbformat validation rejects: drop them.
-    Cell ids are made from the position and source, so the cells nbdev inserts with random ids do not change the
-    rendered site on every build."""
-    for p in proc.glob('*.ipynb'):
-        nb = json.loads(p.read_text())
-        nb['cells'] = [{k: v for k, v in c.items() if k in CELL_KEYS[c['cell_type']]} for c in nb['cells']]
-        for i, c in enumerate(nb['cells']):
-            c['metadata'].pop('execution', None)  # nbdev's timings, not nbformat's schema
-            c['id'] = hashlib.sha1(f"{i}:{''.join(c['source'])}".encode()).hexdigest()[:8]
-        p.write_text(json.dumps(nb, indent=1))
-
-
-def title_of(nb_path):
-    "The notebook's first `# heading`, for the navigation."
-    nb = json.loads(Path(nb_path).read_text())
+def front_matter(nb):
+    "The YAML front matter nbdev puts in the first raw cell: title, description, output-file."
+    import yaml
     for c in nb['cells']:
-        if c['cell_type'] != 'markdown': continue
-        m = re.search(r'^#\s+(.+)$', ''.join(c['source']), re.M)
-        if m: return m.group(1).strip()
-    return Path(nb_path).stem
+        if c['cell_type'] == 'raw':
+            m = re.match(r'\A\s*---\n(.*?)\n---', ''.join(c['source']), flags=re.S)
+            if m: return yaml.safe_load(m.group(1)) or {}
+    return {}
 
 
-def mkdocs_config(proc, site_dir):
-    "An mkdocs.yml for the processed notebooks, navigation in reading order (the numeric file prefixes)."
-    nbs = sorted(p for p in proc.glob('*.ipynb') if p.name != 'index.ipynb')
-    nav = [{'Home': 'index.ipynb'}] + [{title_of(p): p.name} for p in nbs]
-    return {
-        'site_name': 'sedd_nb', 'docs_dir': str(proc), 'site_dir': str(site_dir),
-        'site_description': 'Score Entropy Discrete Diffusion, from first principles to GPT-2 scale',
-        'use_directory_urls': False, 'nav': nav,
-        'theme': {'name': 'material', 'features': ['navigation.sections', 'content.code.copy'],
-                  'palette': {'primary': 'indigo'}},
-        'markdown_extensions': ['admonition', 'tables', {'pymdownx.arithmatex': {'generic': True}}],
-        'extra_javascript': ['javascripts/mathjax.js',
-                             'https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js'],
-        'plugins': [{'mkdocs-jupyter': {'execute': False, 'include_source': True, 'ignore_h1_titles': True,
-                                         'include_requirejs': True}}],
-        'exclude_docs': '*.yml\n*.css\n',
-    }
+def directives(src):
+    "Quarto-style cell options (`#| key: value`, or nbdev's bare `#| hide`) and the source without them."
+    opts, keep = {}, []
+    for line in src.splitlines():
+        m = re.match(r'^\s*#\|\s*([\w-]+)\s*(?::\s*(.*))?$', line)
+        if m: opts[m.group(1)] = (m.group(2) or 'true').strip().lower()
+        else: keep.append(line)
+    return opts, '\n'.join(keep).strip('\n')
 
+
+ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
+
+
+def fence(text, lang='', cls=''):
+    "A fenced block that no backtick run inside `text` can close early."
+    ticks = '`' * max(3, 1 + max((len(m) for m in re.findall(r'`+', text)), default=0))
+    info = f'{{.{lang} .{cls}}}' if cls else lang
+    return f'{ticks}{info}\n{text}\n{ticks}'
+
+
+def stream_text(text):
+    r"What a terminal shows for `text`: each `\r` overwrites its line, ANSI colour codes dropped."
+    lines = [line.split('\r')[-1] for line in ANSI.sub('', text).split('\n')]
+    return '\n'.join(lines).strip('\n')
+
+
+def source_block(url):
+    "The exported object a show_doc `[source](...#Lnn)` link points at: its code, from the module on disk."
+    m = re.search(r'/blob/[^/]+/(.+?\.py)#L(\d+)', url)
+    if not m: return None
+    path, line = ROOT/m.group(1), int(m.group(2))
+    if not path.exists(): return None
+    text = path.read_text()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            if line in (first, node.lineno):
+                lines = text.splitlines()[first - 1:node.end_lineno]
+                indent = min(len(l) - len(l.lstrip()) for l in lines if l.strip())
+                return m.group(1), first, node.end_lineno, '\n'.join(l[indent:] for l in lines)
+    return None
+
+
+def api_block(md):
+    """nbdev's show_doc markdown (written for Quarto) in mkdocs' dialect: the heading gets nbdev's anchor id,
+    the source link a class instead of an inline style, and the object's code follows in a collapsed block."""
+    md = re.sub(r'^---\s*$', '', md, count=1, flags=re.M).strip()
+    src = None
+    def link(m):
+        nonlocal src
+        src = source_block(m.group(1))
+        return f'[source]({m.group(1)}){{.api-source}}'
+    md = re.sub(r'\[source\]\(([^)]+)\)\{[^}]*\}', link, md)
+    md = re.sub(r'^(#{2,4}) (\S+)\s*$', lambda m: f'{m.group(1)} {m.group(2)} {{#{m.group(2).lower()}}}', md, flags=re.M)
+    out = f'<div class="api-block" markdown>\n\n{md}\n\n'
+    if src:
+        path, a, b, code = src
+        body = '\n'.join('    ' + l if l else '' for l in fence(code, 'python').splitlines())
+        out += f'??? example "Source: `{path}`, lines {a} to {b}"\n\n{body}\n\n'
+    return out + '</div>'
+
+
+def rewrite_links(md, pages, anchors, readme=False):
+    """Cross-references inside the site: nbdev's absolute doc links and links to `NN_name.ipynb` become links to
+    the page's markdown file (so mkdocs checks them); an anchor the page lacks falls back to its enclosing name
+    (`class.method` -> `class`), then to the page. In the README they point at the notebooks in the repository."""
+    def target(page, anchor):
+        if readme: return f'nbs/{pages[page]}' + (f'#{anchor}' if anchor else '')
+        ids = anchors.get(page, set())
+        while anchor and anchor not in ids: anchor = anchor.rpartition('.')[0]
+        return f'{page}.md' + (f'#{anchor}' if anchor else '')
+    def sub_doc(m):
+        page = m.group(1)
+        return f']({target(page, m.group(2))})' if page in pages else m.group(0)
+    md = re.sub(r'\]\(' + re.escape(DOC_HOST) + r'([\w-]+)\.html(?:#([^)\s]+))?\)', sub_doc, md)
+    by_nb = {nb: page for page, nb in pages.items()}
+    md = re.sub(r'\]\((\d\d_[\w-]+\.ipynb|index\.ipynb)(?:#([^)\s]+))?\)',
+                lambda m: f']({target(by_nb[m.group(1)], m.group(2))})' if m.group(1) in by_nb else m.group(0), md)
+    return md
+
+
+def cell_outputs(outputs, img_dir, img_prefix, readme):
+    "Markdown for a code cell's saved outputs; images are written to `img_dir`."
+    parts = []
+    for k, o in enumerate(outputs):
+        kind = o['output_type']
+        if kind == 'stream':
+            text = stream_text(''.join(o['text']))
+            if text.strip(): parts.append(fence(text, 'text', 'cell-output'))
+        elif kind == 'error':
+            parts.append(fence(stream_text('\n'.join(o.get('traceback', []))), 'text', 'cell-output'))
+        elif kind in ('execute_result', 'display_data'):
+            data = o.get('data', {})
+            if 'image/png' in data:
+                img_dir.mkdir(parents=True, exist_ok=True)
+                name = f'{img_prefix}_{k}.png'
+                (img_dir/name).write_bytes(base64.b64decode(''.join(data['image/png'])))
+                parts.append(f'![png]({img_dir.name}/{name})')
+            elif 'text/markdown' in data:
+                md = ''.join(data['text/markdown'])   # show_doc's API blocks, or a cell's markdown output
+                parts.append(api_block(md) if '[source](' in md and not readme else md)
+            elif 'text/html' in data and not readme:
+                parts.append(f'<div class="cell-output" markdown>\n{"".join(data["text/html"])}\n</div>')
+            elif 'text/plain' in data:
+                text = ''.join(data['text/plain'])
+                if text.strip(): parts.append(fence(text, 'text', 'cell-output'))
+    return parts
+
+
+def notebook_page(nb_path, pages, anchors, img_dir, readme=False):
+    "The markdown page of one processed notebook, and its title."
+    nb = json.loads(Path(nb_path).read_text())
+    meta = front_matter(nb)
+    title = meta.get('title') or Path(nb_path).stem
+    parts = [f'# {title}']
+    if meta.get('description'): parts.append(f'<p class="lead" markdown>{meta["description"]}</p>'
+                                             if not readme else f'> {meta["description"]}')
+    mod = next((re.search(r'default_exp\s+(\S+)', ''.join(c['source'])).group(1)
+                for c in json.loads((ROOT/'nbs'/Path(nb_path).name).read_text())['cells']
+                if c['cell_type'] == 'code' and 'default_exp' in ''.join(c['source'])), None)
+    if not readme and Path(nb_path).name != 'index.ipynb':
+        src = f'[`nbs/{Path(nb_path).name}`]({REPO_URL}/blob/main/nbs/{Path(nb_path).name})'
+        if mod: src += f', exported to [`sedd_nb/{mod}.py`]({REPO_URL}/blob/main/sedd_nb/{mod}.py)'
+        parts.append(f'<p class="chapter-source" markdown>Source: {src}</p>')
+    for i, c in enumerate(nb['cells']):
+        src = ''.join(c['source'])
+        if c['cell_type'] == 'markdown':
+            if 'WARNING: THIS FILE WAS AUTOGENERATED' in src: continue
+            parts.append(rewrite_links(src, pages, anchors, readme))
+        elif c['cell_type'] == 'code':
+            opts, code = directives(src)
+            if opts.get('include') == 'false' or 'hide' in opts: continue
+            if opts.get('echo') != 'false' and code.strip(): parts.append(fence(code, 'python'))
+            if opts.get('output') != 'false':
+                outs = cell_outputs(c.get('outputs', []), img_dir, f'cell{i}', readme)
+                parts += [rewrite_links(p, pages, anchors, readme) for p in outs]
+    return title, '\n\n'.join(parts) + '\n'
+
+
+def page_names(proc):
+    "notebook file -> page name, from nbdev's `output-file` (what its cross-reference links use)."
+    names = {}
+    for p in sorted(proc.glob('*.ipynb')):
+        out = front_matter(json.loads(p.read_text())).get('output-file', p.stem + '.html')
+        names[Path(out).stem] = p.name
+    return names
+
+
+def api_anchors(proc, pages):
+    "The anchor ids of the API blocks on each page (the show_doc headings)."
+    anchors = {}
+    for page, nb in pages.items():
+        text = (proc/nb).read_text()
+        anchors[page] = {m.lower() for m in re.findall(r'\\n#{2,4} (\S+?)\\n', text)}
+    return anchors
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The site
 
 MATHJAX_CFG = """window.MathJax = {
-  tex: {inlineMath: [["\\\\(", "\\\\)"], ["$", "$"]], displayMath: [["\\\\[", "\\\\]"], ["$$", "$$"]],
+  tex: {inlineMath: [["\\\\(", "\\\\)"]], displayMath: [["\\\\[", "\\\\]"]],
         processEscapes: true, processEnvironments: true},
-  options: {ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex|jp-RenderedMarkdown|jp-RenderedHTMLCommon"}
+  options: {ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex|md-nav__link|md-ellipsis"},
+  chtml: {fontURL: new URL("mathjax/output/chtml/fonts/woff-v2", document.currentScript.src.replace(/javascripts\\/[^/]*$/, "")).href}
 };
 """
 
+SITE_CSS = """/* sedd_nb docs: the one shared stylesheet beside the theme's */
+.md-typeset .lead { font-size: 1.05em; color: var(--md-default-fg-color--light); }
+.md-typeset .chapter-source { font-size: .75em; color: var(--md-default-fg-color--light); }
+.md-typeset .api-block { border-top: 1px solid var(--md-default-fg-color--lightest); margin-top: 1.6em; padding-top: .2em; }
+.md-typeset .api-block h3, .md-typeset .api-block h4 { margin-top: .6em; }
+.md-typeset a.api-source { float: right; font-size: .75em; margin-top: .9em; }
+.md-typeset pre.cell-output > code, .md-typeset .cell-output pre > code { background: var(--md-default-bg-color); border-left: 3px solid var(--md-default-fg-color--lightest); }
+.md-typeset img[alt=png] { max-width: 100%; }
+.md-typeset mjx-container[display="true"] { overflow-x: auto; overflow-y: hidden; }
+"""
+
+
+def mathjax_files():
+    "MathJax's browser build from the `django-static-mathjax` wheel (a plain copy of MathJax 3's es5 folder)."
+    try: import mathjax
+    except ImportError: raise SystemExit("docs: MathJax is missing; install the dev extras: pip install -e '.[dev]'")
+    es5 = Path(mathjax.__file__).parent/'static'/'mathjax'/'es5'
+    if not (es5/'tex-chtml.js').exists(): raise SystemExit(f'docs: no tex-chtml.js under {es5}')
+    return es5
+
+
+def copy_mathjax(dest):
+    "The parts of MathJax the pages use: the TeX-to-HTML component, its fonts and the extensions it autoloads."
+    es5 = mathjax_files()
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(es5/'tex-chtml.js', dest/'tex-chtml.js')
+    for sub in ['output/chtml/fonts/woff-v2', 'input/tex/extensions']:
+        if (es5/sub).exists(): shutil.copytree(es5/sub, dest/sub, dirs_exist_ok=True)
+
+
+def mkdocs_config(src, site_dir, nav):
+    return {
+        'site_name': 'sedd_nb', 'docs_dir': str(src), 'site_dir': str(site_dir),
+        'site_description': 'Score Entropy Discrete Diffusion, from first principles to GPT-2 scale',
+        'site_url': DOC_HOST, 'use_directory_urls': False, 'nav': nav,
+        'theme': {'name': 'material', 'font': False,   # no Google Fonts: the site works with no other host
+                  'features': ['navigation.sections', 'navigation.footer', 'navigation.top', 'toc.follow',
+                               'search.highlight', 'search.suggest', 'content.code.copy'],
+                  'palette': {'primary': 'indigo'}},
+        'markdown_extensions': ['admonition', 'tables', 'attr_list', 'md_in_html', 'pymdownx.details',
+                                {'toc': {'permalink': True}},
+                                {'pymdownx.highlight': {'use_pygments': True}}, 'pymdownx.superfences',
+                                {'pymdownx.arithmatex': {'generic': True}}],
+        'extra_css': ['stylesheets/sedd.css'],
+        'extra_javascript': ['javascripts/mathjax-config.js', 'mathjax/tex-chtml.js'],
+        'plugins': ['search'],
+        'validation': {'links': {'not_found': 'warn', 'anchors': 'warn', 'unrecognized_links': 'warn'}},
+    }
+
+
+def build_pages(proc, dest):
+    "Write every processed notebook as a markdown page into `dest`; return the sidebar's navigation."
+    pages = page_names(proc)
+    anchors = api_anchors(proc, pages)
+    titles = {}
+    for page, nb in pages.items():
+        title, md = notebook_page(proc/nb, pages, anchors, dest/f'{page}_files')
+        (dest/f'{page}.md').write_text(md)
+        titles[page] = title
+    chapters = sorted((nb, page) for page, nb in pages.items() if page != 'index')
+    nav = [{'Home': 'index.md'}]
+    for name, nums in SECTIONS:
+        group = [{titles[page]: f'{page}.md'} for nb, page in chapters if int(nb[:2]) in nums]
+        if group: nav.append({name: group})
+    return nav
+
 
 def build_site(proc, root=ROOT):
-    "Render `_proc/` with mkdocs into `docs/`; fails loudly on a broken build."
+    "Render `_proc/` into `docs/`; fails loudly on a broken build (mkdocs --strict)."
     import yaml
     site = root/'docs'
-    (proc/'javascripts').mkdir(exist_ok=True)
-    (proc/'javascripts'/'mathjax.js').write_text(MATHJAX_CFG)
     with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp)/'src'
+        src.mkdir()
+        nav = build_pages(proc, src)
+        (src/'javascripts').mkdir()
+        (src/'javascripts'/'mathjax-config.js').write_text(MATHJAX_CFG)
+        (src/'stylesheets').mkdir()
+        (src/'stylesheets'/'sedd.css').write_text(SITE_CSS)
+        copy_mathjax(src/'mathjax')
         cfg = Path(tmp)/'mkdocs.yml'
-        cfg.write_text(yaml.safe_dump(mkdocs_config(proc, Path(tmp)/'site'), sort_keys=False))
-        subprocess.run(env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, args=[sys.executable, '-m', 'mkdocs', 'build', '--strict', '-q', '-f', str(cfg)], check=True)
+        cfg.write_text(yaml.safe_dump(mkdocs_config(src, Path(tmp)/'site', nav), sort_keys=False))
+        subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--strict', '-q', '-f', str(cfg)], check=True,
+                       env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
+        for junk in ['sitemap.xml', 'sitemap.xml.gz']:   # dated on every build, and no use offline
+            (Path(tmp)/'site'/junk).unlink(missing_ok=True)
         if site.exists(): shutil.rmtree(site)
         shutil.copytree(Path(tmp)/'site', site)
     (site/'.nojekyll').touch()
@@ -103,43 +316,28 @@ def build_site(proc, root=ROOT):
 
 
 def build_readme(proc, root=ROOT):
-    "README.md from the processed index notebook, as markdown with its images beside it."
-    import yaml
-    from nbconvert import MarkdownExporter
-    body, res = MarkdownExporter().from_filename(str(proc/'index.ipynb'))
+    "README.md: the index page in GitHub's markdown, hidden cells left out, images in `README_files/`."
     files = root/'README_files'
     if files.exists(): shutil.rmtree(files)
-    for name, data in res.get('outputs', {}).items():
-        files.mkdir(exist_ok=True)
-        (files/name).write_bytes(data)
-        body = body.replace(f']({name})', f'](README_files/{name})')
-    front = re.match(r'\A---\n(.*?)\n---\n', body, flags=re.S)  # nbdev's frontmatter: title and summary
-    meta = yaml.safe_load(front.group(1)) if front else {}
-    body = body[front.end():] if front else body
-    head = f"# {meta['title']}\n\n" if meta.get('title') else ''
-    if meta.get('description'): head += f"> {meta['description']}\n\n"
-    body = head + body
-    (root/'README.md').write_text(body.strip() + '\n')
+    pages = page_names(proc)
+    title, md = notebook_page(proc/'index.ipynb', pages, {}, files, readme=True)
+    (root/'README.md').write_text(md.strip() + '\n')
 
 
 def check_site(site):
-    "Fail if a page is missing or a notebook page lost its images."
-    pages = sorted(site.glob('*.html'))
-    names = {p.name for p in pages}
-    expected = {p.stem + '.html' for p in (ROOT/'nbs').glob('*.ipynb')}
-    missing = expected - names
-    if missing: raise SystemExit(f'docs build is missing pages: {sorted(missing)}')
-    for nb in (ROOT/'nbs').glob('*.ipynb'):
-        n_img = json.dumps(json.loads(nb.read_text())).count('"image/png"')
-        html = (site/(nb.stem + '.html')).read_text()
-        if n_img and html.count('data:image/png') + html.count('.png') < 1:
-            raise SystemExit(f'{nb.name} has {n_img} saved plots but its page shows none')
-    print(f'docs: {len(pages)} pages in {site}')
+    "Fail if a page is missing or a notebook page lost its images (the browser check is tools/check_docs.py)."
+    proc_pages = page_names(ROOT/'_proc')
+    missing = [f'{p}.html' for p in proc_pages if not (site/f'{p}.html').exists()]
+    if missing: raise SystemExit(f'docs build is missing pages: {missing}')
+    for page, nb in proc_pages.items():
+        n_img = (ROOT/'nbs'/nb).read_text().count('"image/png"')
+        if n_img and not list((site/f'{page}_files').glob('*.png')):
+            raise SystemExit(f'{nb} has {n_img} saved plots but its page shows none')
+    print(f'docs: {len(proc_pages)} pages in {site}')
 
 
 if __name__ == '__main__':
     proc = nbdev_preprocess()
-    strip_nbdev_keys(proc)
     site = build_site(proc)
     build_readme(proc)
     check_site(site)
