@@ -10,6 +10,8 @@ import math
 import torch
 from .graphs import _sigma_like, log_expm1, absorbing_shift   # one source for these formulas
 
+import os
+os.environ.setdefault('TRITON_DEFAULT_FP_FUSION', '1')   # Triton 3.9 warns unless the (current) default is chosen
 try:                                   # triton ships for Linux only; without it everything runs in PyTorch
     import triton
     import triton.language as tl
@@ -78,91 +80,159 @@ def row_coefficients(sigma,                 # total noise, broadcastable to xt's
                      x0: torch.Tensor,      # (...) clean tokens
                      graph,                 # an `Absorbing` or `Uniform` graph
                      shift=None,            # optional (...) offset subtracted from every log-score of a row
-                    ) -> torch.Tensor:      # (..., 5) float64 columns (w, a, b, c, shift)
-    "Per-row `(w, a, b, c, shift)` with DSE = `w (S - a Λ - b G + c)` on `log_score - shift` (see the table above)."
+                    ) -> torch.Tensor:      # (..., 6) float64 columns (w, r, log_r, r0, log_r0, shift)
+    "Per-row `(w, r, log r, r0, log r0, shift)`: DSE = `w sum_{y != xt} rho_y` on `log_score - shift` (table above)."
     s = _broadcast_sigma(sigma, xt).double()
     zero = torch.zeros_like(s)
     if graph.absorb:
         active = xt == graph.dim - 1
-        log_r = -log_expm1(s)                                  # r = 1 / expm1(sigma)
-        r = torch.exp(log_r)
-        w, a, b, c = active.double(), zero, torch.where(active, r, zero), torch.where(active, r * (log_r - 1), zero)
+        w, r, log_r = active.double(), zero, zero               # data tokens other than x0: ratio 0
+        log_r0 = torch.where(active, -log_expm1(s), zero)       # r0 = 1 / expm1(sigma)
+        r0 = torch.where(active, torch.exp(log_r0), zero)
     else:
         V = graph.dim
-        q = V / torch.expm1(s)                                  # V / e: huge at small sigma, tiny at large
-        l = torch.log1p(q)                                      # log(1 + V/e)
+        l = torch.log1p(V / torch.expm1(s))                     # log(1 + V/e): no cancellation at any sigma
         same = xt == x0
-        r_same = torch.exp(-l)                                  # e / (e + V)
         w = torch.full_like(s, 1. / V)
-        a = torch.where(same, r_same, torch.ones_like(s))
-        b = torch.where(same, zero, q)
-        c = torch.where(same, (V - 1) * r_same * (-l - 1), (1 + q) * (l - 1) - (V - 2))
+        log_r = torch.where(same, -l, zero)                     # r = e / (e + V) if xt == x0, else 1
+        r = torch.exp(log_r)
+        log_r0 = torch.where(same, zero, l)                     # r0 = 1 + V/e (no term when x0 is xt)
+        r0 = torch.where(same, zero, torch.exp(l))
     shift = zero if shift is None else torch.as_tensor(shift, device=s.device).double().expand(s.shape)
-    return torch.stack([w, a, b, c, shift], -1)
+    return torch.stack([w, r, log_r, r0, log_r0, shift], -1)
+
+
+def _split(o: torch.Tensor, dtype):
+    "A float64 tensor as hi + lo in `dtype` (lo = 0 for float64): hi + lo carries o to about 2^-48 relative."
+    hi = o.to(dtype)
+    return hi, (o - hi.double()).to(dtype) if dtype != torch.float64 else torch.zeros_like(hi)
+
+
+def _pack_rows(coef: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
+    "(N, 6) float64 coefficients -> (N, 9) columns (w, r, o_hi, o_lo, r0, o0_hi, o0_lo, sh_hi, sh_lo) in `dtype`."
+    w, r, log_r, r0, log_r0, sh = coef.double().unbind(-1)
+    cols = [w.to(dtype), r.to(dtype), *_split(sh + log_r, dtype), r0.to(dtype), *_split(sh + log_r0, dtype),
+            *_split(sh, dtype)]
+    return torch.stack(cols, -1).contiguous()
 
 # %% ../nbs/11_fused_loss.ipynb #9e1653b1
+_PHI_TAYLOR = [1 / math.factorial(k) for k in range(2, 9)]    # phi(u) = u^2 (1/2! + u/3! + ... + u^6/8!)
+_EXPM1_TAYLOR = [1 / math.factorial(k) for k in range(1, 9)]  # expm1(u) = u (1/1! + u/2! + ... + u^7/8!)
+
+def _horner(u, coefs):
+    p = coefs[-1]
+    for c in coefs[-2::-1]: p = p * u + c
+    return p
+
+def _rho(x, r, o_hi, o_lo, ex):
+    "One term `rho` of the row sum, elementwise: `r phi(x - o)` for r > 0, `exp(x - shift)` (= ex) for r = 0."
+    u = (x - o_hi) - o_lo                                       # exact near the optimum, where x ~ o_hi
+    near = r * (u * u * _horner(u, _PHI_TAYLOR))                # the series: error < 5e-8 relative at |u| = 1/2
+    if x.dtype == torch.float64:                                # float64: the series below 0.01 (error 1e-19),
+        cut, far = 0.01, r * (torch.expm1(u) - u)               # expm1 above (cancellation costs < 1e-13)
+    else:                                                       # float32 (as the kernel): the series below 1/2,
+        cut, far = 0.5, ex - r * (u + 1)                        # beyond it no cancellation worth the name
+    return torch.where(r == 0, ex, torch.where(u.abs() < cut, near, far))
+
+
+def _drho(x, r, o_hi, o_lo, ex):
+    "Its derivative `exp(x - shift) - r` = `r expm1(u)` (float32: by the series for |u| < 1/2, as the kernel)."
+    u = (x - o_hi) - o_lo
+    if x.dtype == torch.float64: return torch.where(r != 0, r * torch.expm1(u), ex)
+    return torch.where((r != 0) & (u.abs() < 0.5), r * (u * _horner(u, _EXPM1_TAYLOR)), ex - r)
+
+
+def _row_terms(x, coef, xt, x0):
+    "Per element of rows x (N, dim): the packed coefficients broadcast to (N, dim), and `exp(x - shift)`."
+    dt = x.dtype if x.dtype == torch.float64 else torch.float32
+    x = x.to(dt)
+    w, r, o_hi, o_lo, r0, o0_hi, o0_lo, sh_hi, sh_lo = _pack_rows(coef, dt)[:, :, None].unbind(1)
+    cols = torch.arange(x.shape[-1], device=x.device)
+    at0, keep = cols == x0[:, None], cols != xt[:, None]         # (N, dim)
+    r_y, ohi_y, olo_y = torch.where(at0, r0, r), torch.where(at0, o0_hi, o_hi), torch.where(at0, o0_lo, o_lo)
+    ex = torch.exp((x - sh_hi) - sh_lo)
+    return x, w.squeeze(-1), keep, r_y, ohi_y, olo_y, ex
+
+
 def _rows_loss_torch(x: torch.Tensor,     # (N, dim) log-scores (or logits, see shift)
-                     coef: torch.Tensor,  # (N, 5) from `row_coefficients`
+                     coef: torch.Tensor,  # (N, 6) from `row_coefficients`
                      xt: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:  # (N,)
-    "PyTorch version of the fused forward: DSE of each row from the three reductions S, Λ, G."
-    x = x if x.dtype == torch.float64 else x.float()
-    w, a, b, c, sh = coef.to(x.dtype).unbind(-1)
-    x = x - sh[:, None]
-    keep = torch.arange(x.shape[-1], device=x.device) != xt[:, None]     # (N, dim)
-    S = torch.where(keep, x.exp(), 0.).sum(-1)
-    Lam = torch.where(keep, x, 0.).sum(-1)
-    G = x.gather(-1, x0[:, None].long()).squeeze(-1)
-    return torch.where(w != 0, w * (S - a * Lam - b * G + c), 0.)
+    "PyTorch version of the fused forward: `w sum_{y != xt} rho_y` per row, in float32 (float64 for float64)."
+    x, w, keep, r_y, ohi_y, olo_y, ex = _row_terms(x, coef, xt, x0)
+    rho = torch.where(keep, _rho(x, r_y, ohi_y, olo_y, ex), 0.)
+    return torch.where(w != 0, w * rho.sum(-1), 0.)
 
 
 def _rows_grad_torch(x, coef, xt, x0, g):  # g (N,) upstream gradient -> (N, dim) in x's dtype
-    "PyTorch version of the fused backward: `g w ([y != xt](exp(x_y) - a) - b [y == x0])` per row."
-    xf = x if x.dtype == torch.float64 else x.float()
-    w, a, b, c, sh = coef.to(xf.dtype).unbind(-1)
-    cols = torch.arange(x.shape[-1], device=x.device)
-    d = torch.where(cols != xt[:, None], (xf - sh[:, None]).exp() - a[:, None], 0.)
-    d = d - torch.where(cols == x0[:, None], b[:, None], 0.)
+    "PyTorch version of the fused backward: `g w [y != xt] (exp(x_y - shift) - r_y)` per row."
+    xf, w, keep, r_y, ohi_y, olo_y, ex = _row_terms(x, coef, xt, x0)
     gw = torch.where(w != 0, g.to(xf.dtype) * w, 0.)
-    return (gw[:, None] * torch.where(gw[:, None] != 0, d, 0.)).to(x.dtype)
+    d = torch.where(keep & (gw[:, None] != 0), _drho(xf, r_y, ohi_y, olo_y, ex), 0.)
+    return (gw[:, None] * d).to(x.dtype)
 
 # %% ../nbs/11_fused_loss.ipynb #8bd96f0d
 if triton is not None:
     @triton.jit
+    def _rho_tl(x, r, o_hi, o_lo, ex):
+        "`_rho` in Triton: one term of the row sum."
+        u = (x - o_hi) - o_lo
+        p = 1.0 / 40320.0
+        p = p * u + 1.0 / 5040.0
+        p = p * u + 1.0 / 720.0
+        p = p * u + 1.0 / 120.0
+        p = p * u + 1.0 / 24.0
+        p = p * u + 1.0 / 6.0
+        p = p * u + 0.5
+        near = r * (u * u * p)
+        far = ex - r * (u + 1.0)
+        return tl.where(r == 0.0, ex, tl.where(tl.abs(u) < 0.5, near, far))
+
+    @triton.jit
+    def _drho_tl(x, r, o_hi, o_lo, ex):
+        "`_drho` in Triton: the derivative of one term."
+        u = (x - o_hi) - o_lo
+        p = 1.0 / 40320.0
+        p = p * u + 1.0 / 5040.0
+        p = p * u + 1.0 / 720.0
+        p = p * u + 1.0 / 120.0
+        p = p * u + 1.0 / 24.0
+        p = p * u + 1.0 / 6.0
+        p = p * u + 0.5
+        p = p * u + 1.0
+        return tl.where((r != 0.0) & (tl.abs(u) < 0.5), r * (u * p), ex - r)
+
+    @triton.jit
     def _dse_fwd_kernel(x_ptr, x_stride, coef_ptr, xt_ptr, x0_ptr, loss_ptr, dim, BLOCK: tl.constexpr):
         row = tl.program_id(0)
-        w = tl.load(coef_ptr + row * 5)
-        a = tl.load(coef_ptr + row * 5 + 1)
-        b = tl.load(coef_ptr + row * 5 + 2)
-        c = tl.load(coef_ptr + row * 5 + 3)
-        sh = tl.load(coef_ptr + row * 5 + 4)
+        cp = coef_ptr + row * 9
+        w = tl.load(cp)
+        r, o_hi, o_lo = tl.load(cp + 1), tl.load(cp + 2), tl.load(cp + 3)
+        r0, o0_hi, o0_lo = tl.load(cp + 4), tl.load(cp + 5), tl.load(cp + 6)
+        sh_hi, sh_lo = tl.load(cp + 7), tl.load(cp + 8)
         xt = tl.load(xt_ptr + row)
         x0 = tl.load(x0_ptr + row)
         n_live = tl.where(w != 0.0, dim, 0)              # rows that do not count are never read
         base = x_ptr + row.to(tl.int64) * x_stride
-        acc_s = tl.zeros([BLOCK], dtype=tl.float32)      # sum exp(x), y != xt
-        acc_l = tl.zeros([BLOCK], dtype=tl.float32)      # sum x, y != xt
-        acc_g = tl.zeros([BLOCK], dtype=tl.float32)      # x[x0]
+        acc = tl.zeros([BLOCK], dtype=tl.float32)        # sum of rho_y, y != xt: non-negative terms only
         for start in range(0, dim, BLOCK):
             cols = start + tl.arange(0, BLOCK)
             live = cols < n_live
-            x = tl.load(base + cols, mask=live, other=0.0).to(tl.float32) - sh
-            keep = live & (cols != xt)
-            acc_s += tl.where(keep, tl.exp(x), 0.0)
-            acc_l += tl.where(keep, x, 0.0)
-            acc_g += tl.where(live & (cols == x0), x, 0.0)
-        S = tl.sum(acc_s, axis=0)
-        L = tl.sum(acc_l, axis=0)
-        G = tl.sum(acc_g, axis=0)
-        tl.store(loss_ptr + row, tl.where(w != 0.0, w * (S - a * L - b * G + c), 0.0))
+            x = tl.load(base + cols, mask=live, other=0.0).to(tl.float32)
+            at0 = cols == x0
+            rho = _rho_tl(x, tl.where(at0, r0, r), tl.where(at0, o0_hi, o_hi), tl.where(at0, o0_lo, o_lo),
+                          tl.exp((x - sh_hi) - sh_lo))
+            acc += tl.where(live & (cols != xt), rho, 0.0)
+        tl.store(loss_ptr + row, tl.where(w != 0.0, w * tl.sum(acc, axis=0), 0.0))
 
     @triton.jit
     def _dse_bwd_kernel(x_ptr, x_stride, coef_ptr, xt_ptr, x0_ptr, gout_ptr, grad_ptr, grad_stride, dim,
                         BLOCK: tl.constexpr):
         row = tl.program_id(0)
-        w = tl.load(coef_ptr + row * 5)
-        a = tl.load(coef_ptr + row * 5 + 1)
-        b = tl.load(coef_ptr + row * 5 + 2)
-        sh = tl.load(coef_ptr + row * 5 + 4)
+        cp = coef_ptr + row * 9
+        w = tl.load(cp)
+        r, o_hi, o_lo = tl.load(cp + 1), tl.load(cp + 2), tl.load(cp + 3)
+        r0, o0_hi, o0_lo = tl.load(cp + 4), tl.load(cp + 5), tl.load(cp + 6)
+        sh_hi, sh_lo = tl.load(cp + 7), tl.load(cp + 8)
         xt = tl.load(xt_ptr + row)
         x0 = tl.load(x0_ptr + row)
         gw = tl.where(w != 0.0, tl.load(gout_ptr + row).to(tl.float32) * w, 0.0)
@@ -171,9 +241,11 @@ if triton is not None:
         gbase = grad_ptr + row.to(tl.int64) * grad_stride
         for start in range(0, dim, BLOCK):
             cols = start + tl.arange(0, BLOCK)
-            x = tl.load(base + cols, mask=cols < n_live, other=0.0).to(tl.float32) - sh
-            d = tl.where(cols != xt, tl.exp(x) - a, 0.0) - tl.where(cols == x0, b, 0.0)
-            d = tl.where(cols < n_live, gw * d, 0.0)
+            x = tl.load(base + cols, mask=cols < n_live, other=0.0).to(tl.float32)
+            at0 = cols == x0
+            d = _drho_tl(x, tl.where(at0, r0, r), tl.where(at0, o0_hi, o_hi), tl.where(at0, o0_lo, o_lo),
+                         tl.exp((x - sh_hi) - sh_lo))
+            d = tl.where((cols < n_live) & (cols != xt), gw * d, 0.0)
             tl.store(gbase + cols, d.to(grad_ptr.dtype.element_ty), mask=cols < dim)
 
 # %% ../nbs/11_fused_loss.ipynb #959ecdbf
@@ -195,18 +267,21 @@ def _triton_ready(x: torch.Tensor) -> None:
                                "e.g. `TRITON_INTERPRET=1 python ...`, or move the tensors to a GPU.")
 
 
-def _block(dim: int) -> int: return min(4096, triton.next_power_of_2(max(dim, 16)))
+def _launch_config(dim: int) -> tuple[int, int]:
+    "(BLOCK, num_warps) for rows of `dim` columns: one power-of-two block up to 4096, 8 warps from 2048 on."
+    B = min(4096, triton.next_power_of_2(max(dim, 16)))
+    return B, 8 if B >= 2048 else 4
 
 
 def _dse_forward_rows(x: torch.Tensor, coef: torch.Tensor, xt: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
-    "Triton forward over rows: x (N, dim) with unit column stride, coef (N, 5) -> loss (N,) float32."
+    "Triton forward over rows: x (N, dim) with unit column stride, coef (N, 6) -> loss (N,) float32."
     _triton_ready(x)
     N, dim = x.shape
     loss = torch.empty(N, device=x.device, dtype=torch.float32)
     if N:
-        B = _block(dim)
-        _dse_fwd_kernel[(N,)](x, x.stride(0), coef.float().contiguous(), xt.contiguous(), x0.contiguous(), loss,
-                              dim, BLOCK=B, num_warps=8 if B >= 2048 else 4)
+        B, warps = _launch_config(dim)
+        _dse_fwd_kernel[(N,)](x, x.stride(0), _pack_rows(coef), xt.contiguous(), x0.contiguous(), loss,
+                              dim, BLOCK=B, num_warps=warps)
     return loss
 
 
@@ -216,15 +291,14 @@ def _dse_backward_rows(x, coef, xt, x0, gout) -> torch.Tensor:
     N, dim = x.shape
     grad = torch.empty_like(x, memory_format=torch.contiguous_format)
     if N:
-        B = _block(dim)
-        _dse_bwd_kernel[(N,)](x, x.stride(0), coef.float().contiguous(), xt.contiguous(), x0.contiguous(),
-                              gout.float().contiguous(), grad, grad.stride(0), dim,
-                              BLOCK=B, num_warps=8 if B >= 2048 else 4)
+        B, warps = _launch_config(dim)
+        _dse_bwd_kernel[(N,)](x, x.stride(0), _pack_rows(coef), xt.contiguous(), x0.contiguous(),
+                              gout.float().contiguous(), grad, grad.stride(0), dim, BLOCK=B, num_warps=warps)
     return grad
 
 # %% ../nbs/11_fused_loss.ipynb #902f16ab
 class FusedScoreEntropy(torch.autograd.Function):
-    "Autograd wrapper of the Triton DSE kernels over rows: `apply(x (N, dim), coef (N, 5), xt (N,), x0 (N,))`."
+    "Autograd wrapper of the Triton DSE kernels over rows: `apply(x (N, dim), coef (N, 6), xt (N,), x0 (N,))`."
     @staticmethod
     def forward(ctx, x, coef, xt, x0):
         ctx.save_for_backward(x, coef, xt, x0)
@@ -249,7 +323,7 @@ def fused_score_entropy(log_score: torch.Tensor,  # (..., dim) log-scores (float
     if not on_triton: return graph.score_entropy(log_score, sigma, xt, x0)
     _check_inputs(log_score, xt, x0, graph)
     _triton_ready(log_score)
-    coef = row_coefficients(sigma, xt, x0, graph).reshape(-1, 5)
+    coef = row_coefficients(sigma, xt, x0, graph).reshape(-1, 6)
     x = log_score.reshape(-1, graph.dim)
     if x.stride(-1) != 1: x = x.contiguous()
     loss = FusedScoreEntropy.apply(x, coef, xt.reshape(-1), x0.reshape(-1))
@@ -336,7 +410,7 @@ def fused_linear_score_entropy(hidden: torch.Tensor,   # (..., D) final hidden s
                          f"{tuple(hidden.shape[:-1])}.")
     use_triton = force_triton or (hidden.is_cuda and hidden.dtype in _TRITON_DTYPES and triton is not None)
     if use_triton: _triton_ready(hidden)
-    coef = row_coefficients(sigma, xt, x0, graph, shift=_output_shift(sigma, xt, graph)).reshape(-1, 5)
+    coef = row_coefficients(sigma, xt, x0, graph, shift=_output_shift(sigma, xt, graph)).reshape(-1, 6)
     h = hidden.reshape(-1, hidden.shape[-1])
     chunk = int(chunk_size or max(1, 2 ** 26 // graph.dim))
     if chunk < 1: raise ValueError(f"chunk_size must be >= 1, got {chunk_size}.")
