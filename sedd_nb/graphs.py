@@ -14,21 +14,59 @@ import torch.nn.functional as F
 __all__ = ['sample_categorical', 'log_expm1', 'Graph', 'Uniform', 'Absorbing', 'absorbing_shift', 'toy_markov_p0', 'ExactProcess']
 
 # %% ../nbs/03_graphs.ipynb #fb7d007e
+def _check_probs_total(total):
+    if not bool((total > 0).all() & total.isfinite().all()):
+        raise ValueError("sample_categorical got a row of probs that sums to 0 or is not finite (nan/inf); "
+                         "every row needs at least one positive, finite entry.")
+
+
+def _last_positive(p: torch.Tensor) -> torch.Tensor:
+    "(..., 1) index of the last entry > 0 of each row of p (..., K): where a draw lands if rounding overshoots."
+    k = torch.arange(p.shape[-1], device=p.device)
+    return torch.where(p > 0, k, -1).amax(-1, keepdim=True)
+
+
 def sample_categorical(probs: torch.Tensor,  # (..., K) unnormalised probabilities, >= 0 (tiny negatives are clamped)
                        generator: torch.Generator | None = None,  # optional RNG for reproducible draws
+                       block: int | None = None,  # two-level draw in blocks of this many columns (default: 256
+                                                  # when K > 4096, else one float64 cumulative sum)
                       ) -> torch.Tensor:  # (...) long, the drawn indices in 0..K-1
     "Draw one index per row of `probs` (..., K) with probability proportional to `probs.clamp(min=0)`, in float64."
     if probs.ndim == 0 or probs.shape[-1] == 0:
         raise ValueError(f"sample_categorical needs probs of shape (..., K) with K >= 1; got shape {tuple(probs.shape)}.")
-    p = probs.detach().to(torch.float64).clamp(min=0)
-    cdf = p.cumsum(-1)  # (..., K)
-    total = cdf[..., -1:]  # (..., 1)
-    if not bool((total > 0).all() & total.isfinite().all()):
-        raise ValueError("sample_categorical got a row of probs that sums to 0 or is not finite (nan/inf); "
-                         "every row needs at least one positive, finite entry.")
-    u = torch.rand(total.shape, dtype=torch.float64, device=p.device, generator=generator) * total  # (..., 1)
-    idx = torch.searchsorted(cdf, u, right=True)  # first k with cdf[k] > u
-    return idx.clamp_(max=probs.shape[-1] - 1).squeeze(-1)
+    K = probs.shape[-1]
+    if block is None: block = 256 if K > 4096 else K
+    if int(block) != block or block < 1: raise ValueError(f"block must be a positive integer, got {block!r}.")
+    if block >= K:                                               # one float64 cumulative sum over the row
+        p = probs.detach().clamp(min=0)
+        cdf = p.to(torch.float64).cumsum(-1)                     # (..., K)
+        total = cdf[..., -1:]
+        _check_probs_total(total)
+        u = torch.rand(total.shape, dtype=torch.float64, device=p.device, generator=generator) * total
+        idx = torch.searchsorted(cdf, u, right=True)             # first k with cdf[k] > u
+        return torch.minimum(idx, _last_positive(p)).squeeze(-1)
+    # Two levels, the same inverse CDF: pick the block holding u from float64 block sums, then the column inside
+    # it from a float64 cumulative sum of that block alone. Rows are summed a few at a time, so neither a float64
+    # nor a clamped copy of the whole (..., K) table is ever made.
+    flat = probs.detach().reshape(-1, K)                         # a view for the sampler's tables
+    nb, full = -(-K // block), K // block
+    sums = torch.zeros(flat.shape[0], nb, dtype=torch.float64, device=flat.device)   # (N, nb)
+    rows = max(1, 2 ** 22 // K)
+    for i in range(0, flat.shape[0], rows):
+        pc = flat[i:i + rows].clamp(min=0)
+        if full: sums[i:i + rows, :full] = pc[:, :full * block].unflatten(-1, (full, block)).sum(-1, dtype=torch.float64)
+        if full < nb: sums[i:i + rows, full] = pc[:, full * block:].sum(-1, dtype=torch.float64)
+    bcdf = sums.cumsum(-1)
+    total = bcdf[:, -1:]
+    _check_probs_total(total)
+    u = torch.rand(total.shape, dtype=torch.float64, device=flat.device, generator=generator) * total
+    j = torch.minimum(torch.searchsorted(bcdf, u, right=True), _last_positive(sums))   # (N, 1) block index
+    u = u - torch.where(j > 0, bcdf.gather(-1, (j - 1).clamp(min=0)), 0.)             # u inside the block
+    cols = j * block + torch.arange(block, device=flat.device)                         # (N, block)
+    inside = (flat.gather(-1, cols.clamp(max=K - 1)) * (cols < K)).clamp(min=0)        # the block's entries
+    k = torch.searchsorted(inside.to(torch.float64).cumsum(-1), u, right=True)
+    k = torch.minimum(k, _last_positive(inside))
+    return (j * block + k).reshape(probs.shape[:-1])
 
 # %% ../nbs/03_graphs.ipynb #d104ef77
 def _sigma_like(sigma, shape, dtype=None, device=None) -> torch.Tensor:
@@ -87,8 +125,8 @@ class Graph:
     def transition(self, x0, sigma):
         "Columns exp(sigma Q)[:, x0] (..., dim): p(x_t = y | x_0) for every y."
         raise NotImplementedError
-    def transp_transition(self, xt, sigma):
-        "Rows exp(sigma Q)[xt, :] (..., dim): p(x_t | x_0 = y) for every y."
+    def transp_transition_coefs(self, xt, sigma, dtype=None):
+        "(c, d), each (..., 1), with exp(sigma Q)[xt, y] = c + d [y = xt]: both graphs' rows have this form."
         raise NotImplementedError
     def sample_transition(self, x0, sigma, generator=None):
         "Draw x_t ~ exp(sigma Q)[:, x0] for every token of `x0` (...), independently."
@@ -104,6 +142,11 @@ class Graph:
         raise NotImplementedError
 
     # --- shared by all graphs ---------------------------------------------------------------------
+    def transp_transition(self, xt, sigma, dtype=None):
+        "Rows exp(sigma Q)[xt, :] (..., dim): p(x_t | x_0 = y) for every y (sigma's dtype unless `dtype`)."
+        c, d = self.transp_transition_coefs(xt, sigma, dtype)
+        return (c + d * F.one_hot(xt, self.dim).to(c.dtype))
+
     def rate_matrix(self, dtype=torch.float64) -> torch.Tensor:
         "The dense rate matrix Q (dim, dim). For tests and oracles only: never call it for a real vocabulary."
         return self.rate(torch.arange(self.dim), dtype=dtype).T.contiguous()
@@ -147,7 +190,11 @@ class Uniform(Graph):
         sigma = _sigma_like(sigma, x0.shape, device=x0.device).unsqueeze(-1)  # (..., 1)
         stay = torch.exp(-sigma)
         return F.one_hot(x0, self.dim).to(sigma.dtype) * stay + (-torch.expm1(-sigma) / self.V)
-    transp_transition = transition  # exp(sigma Q) is symmetric
+
+    def transp_transition_coefs(self, xt, sigma, dtype=None):   # exp(sigma Q) is symmetric: rows = columns
+        self._check_tokens(xt, 'xt')
+        sigma = _sigma_like(sigma, xt.shape, dtype=dtype, device=xt.device).unsqueeze(-1)  # (..., 1)
+        return (-torch.expm1(-sigma) / self.V).expand(sigma.shape), torch.exp(-sigma)
 
     def sample_transition(self, x0, sigma, generator=None):
         self._check_tokens(x0, 'x0')
@@ -162,7 +209,7 @@ class Uniform(Graph):
     def staggered_score(self, score, dsigma):
         self._check_dim(score, 'score')
         dsigma = _sigma_like(dsigma, score.shape[:-1], dtype=score.dtype, device=score.device).unsqueeze(-1)
-        return torch.exp(dsigma) * score - torch.expm1(dsigma) * score.mean(-1, keepdim=True)
+        return (score * torch.exp(dsigma)).sub_(torch.expm1(dsigma) * score.mean(-1, keepdim=True))  # one (..., dim)
 
     def score_entropy(self, log_score, sigma, xt, x0):
         "Per-position DSE (...) >= 0 for the uniform graph: sum_{y != xt} (1/V) (s_y - r_y log s_y + K(r_y))."
@@ -215,11 +262,11 @@ class Absorbing(Graph):
         dt = sigma.dtype
         return F.one_hot(x0, self.dim).to(dt) * torch.exp(-sigma) + F.one_hot(torch.full_like(x0, self.mask), self.dim).to(dt) * -torch.expm1(-sigma)
 
-    def transp_transition(self, xt, sigma):
+    def transp_transition_coefs(self, xt, sigma, dtype=None):
         self._check_tokens(xt, 'xt')
-        sigma = _sigma_like(sigma, xt.shape, device=xt.device).unsqueeze(-1)  # (..., 1)
+        sigma = _sigma_like(sigma, xt.shape, dtype=dtype, device=xt.device).unsqueeze(-1)  # (..., 1)
         is_mask = (xt == self.mask).to(sigma.dtype).unsqueeze(-1)
-        return F.one_hot(xt, self.dim).to(sigma.dtype) * torch.exp(-sigma) + is_mask * -torch.expm1(-sigma)
+        return is_mask * -torch.expm1(-sigma), torch.exp(-sigma).expand(is_mask.shape)
 
     def sample_transition(self, x0, sigma, generator=None):
         self._check_tokens(x0, 'x0')
@@ -233,9 +280,10 @@ class Absorbing(Graph):
     def staggered_score(self, score, dsigma):
         self._check_dim(score, 'score')
         dsigma = _sigma_like(dsigma, score.shape[:-1], dtype=score.dtype, device=score.device).unsqueeze(-1)
-        out = torch.exp(dsigma) * score
         extra = -torch.expm1(dsigma) * score[..., :self.V].sum(-1, keepdim=True) + score[..., self.mask:]
-        return torch.cat([out[..., :self.V], extra], -1)
+        out = score * torch.exp(dsigma)                      # the one (..., dim) tensor made
+        out[..., self.mask:] = extra
+        return out
 
     def score_entropy(self, log_score, sigma, xt, x0):
         "Per-position DSE (...) >= 0 for the absorbing graph: 0 unless xt is MASK; there sum_{y<V} s_y - r log s_x0 + K(r)."

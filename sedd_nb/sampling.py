@@ -13,7 +13,7 @@ from .graphs import sample_categorical
 
 # %% auto #0
 __all__ = ['PREDICTORS', 'normalise_probs', 'score_from_model', 'euler_probs', 'tau_leaping_probs', 'analytic_probs',
-           'denoise_probs', 'sample', 'show_frames']
+           'denoise_probs', 'top_p_filter', 'sample', 'show_frames']
 
 # %% ../nbs/06_sampling.ipynb #774537fc
 def _bcast(v, like: torch.Tensor) -> torch.Tensor:
@@ -23,26 +23,34 @@ def _bcast(v, like: torch.Tensor) -> torch.Tensor:
 
 def normalise_probs(probs: torch.Tensor) -> torch.Tensor:  # (..., K)
     "Clamp `probs` at zero and normalise the last dimension to sum to one."
-    probs = probs.clamp_min(0)
-    return probs / probs.sum(-1, keepdim=True).clamp_min(torch.finfo(probs.dtype).tiny)
+    return _normalise_(probs.clone())
+
+def _normalise_(probs: torch.Tensor) -> torch.Tensor:
+    "`normalise_probs` in place, for tables made by the step functions themselves."
+    probs.clamp_min_(0)
+    return probs.div_(probs.sum(-1, keepdim=True).clamp_min(torch.finfo(probs.dtype).tiny))
 
 def score_from_model(score_fn, graph, xt: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    "Call `score_fn(xt (B, L), sigma (B,))`, check its `(B, L, dim)` output and return the score `exp(log_score)` in float64, 1 at the current token."
+    "Call `score_fn(xt (B, L), sigma (B,))`, check its `(B, L, dim)` output and return the score `exp(log_score)`, 1 at the current token (float64 for float64 log-scores, else float32)."
     log_score = score_fn(xt, sigma)
+    if not torch.is_tensor(log_score) or not log_score.is_floating_point():
+        raise TypeError(f"score_fn(xt, sigma) must return a float tensor of log-scores; got "
+                        f"{type(log_score).__name__} {getattr(log_score, 'dtype', '')}.")
     if tuple(log_score.shape) != tuple(xt.shape) + (graph.dim,):
         raise ValueError(f"score_fn(xt, sigma) returned shape {tuple(log_score.shape)}; expected "
                          f"{tuple(xt.shape) + (graph.dim,)} = xt.shape + (graph.dim,) (log-scores over the "
                          f"{graph.dim} states of this graph). Check that the model and the graph agree on the "
                          f"vocabulary (absorbing graphs have V + 1 states).")
-    # float64: scores near 1 (high noise) keep their tiny deviations, which the analytic step multiplies by e^dsigma
-    return log_score.double().scatter(-1, xt[..., None], 0.).exp()  # ratio p(x)/p(x) = 1 at the current token
+    dt = torch.float64 if log_score.dtype == torch.float64 else torch.float32
+    score = log_score.to(dt, copy=True)                     # the one (B, L, dim) tensor of this call
+    return score.scatter_(-1, xt[..., None], 0.).exp_()     # ratio p(x)/p(x) = 1 at the current token
 
 # %% ../nbs/06_sampling.ipynb #0eedf572
 def euler_probs(graph, score: torch.Tensor, xt: torch.Tensor, dsigma_dt) -> torch.Tensor:
     "Euler step: per position, jump to y with probability `dsigma_dt * reverse_rate`, stay with the rest; (B, L, dim)."
     rate = graph.reverse_rate(xt, score)                                  # (B, L, dim), -sum at xt
-    probs = F.one_hot(xt, graph.dim).to(rate.dtype) + _bcast(dsigma_dt, rate) * rate
-    return normalise_probs(probs)
+    probs = rate.mul_(_bcast(dsigma_dt, rate)).scatter_add_(-1, xt[..., None], torch.ones_like(rate[..., :1]))
+    return _normalise_(probs)
 
 def _one_minus_exp_over(z: torch.Tensor) -> torch.Tensor:
     "(1 - exp(-z)) / z, equal to 1 at z = 0, computed with expm1."
@@ -55,20 +63,48 @@ def tau_leaping_probs(graph, score: torch.Tensor, xt: torch.Tensor, dsigma_dt) -
     rate = rate.scatter(-1, xt[..., None], 0.).clamp_min(0)
     lam = rate.sum(-1, keepdim=True)                                      # (B, L, 1) total jump intensity
     probs = rate * _one_minus_exp_over(lam)                               # P(first jump goes to y)
-    return normalise_probs(probs.scatter(-1, xt[..., None], torch.exp(-lam)))  # P(no jump) = exp(-lam)
+    return _normalise_(probs.scatter_(-1, xt[..., None], torch.exp(-lam)))  # P(no jump) = exp(-lam)
+
+def _tweedie(graph, score, xt, ds):
+    "staggered_score(score, ds) * transp_transition(xt, ds), as one new (B, L, dim) tensor (the row is c + d [y = xt])."
+    ds = _bcast(ds, score[..., 0])                                        # (B, 1): broadcasts over positions
+    probs = graph.staggered_score(score, ds)                              # new (B, L, dim)
+    c, d = graph.transp_transition_coefs(xt, ds, dtype=probs.dtype)       # (B, L, 1) each
+    idx = xt[..., None]
+    at_xt = probs.gather(-1, idx)
+    return probs.mul_(c).scatter_add_(-1, idx, d * at_xt)
 
 def analytic_probs(graph, score: torch.Tensor, xt: torch.Tensor, dsigma_step) -> torch.Tensor:
     "Analytic (Tweedie) step removing `dsigma_step` of noise: staggered score times the transposed transition; (B, L, dim)."
-    ds = _bcast(dsigma_step, score[..., 0])                               # (B, 1): broadcasts over positions
-    probs = graph.staggered_score(score, ds) * graph.transp_transition(xt, ds)
-    return normalise_probs(probs)
+    return _normalise_(_tweedie(graph, score, xt, dsigma_step))
 
 def denoise_probs(graph, score: torch.Tensor, xt: torch.Tensor, sigma) -> torch.Tensor:
     "Final step from noise `sigma` to sigma = 0 (analytic); the absorbing graph's mask is never chosen; (B, L, V)."
-    ds = _bcast(sigma, score[..., 0])
-    probs = graph.staggered_score(score, ds) * graph.transp_transition(xt, ds)
-    if graph.absorb: probs = probs[..., :-1]                             # drop the mask column
-    return normalise_probs(probs)
+    probs = _tweedie(graph, score, xt, sigma)
+    if graph.absorb: probs = probs[..., :-1]                             # drop the mask column (a view)
+    return _normalise_(probs)
+
+# %% ../nbs/06_sampling.ipynb #6c32d88e
+def top_p_filter(probs: torch.Tensor,   # (..., K) step distributions, >= 0
+                 top_p: float,           # keep the most likely tokens holding this fraction of the mass, 0 < top_p <= 1
+                 skip_last: bool = False,  # leave the last column (absorbing: staying masked) out of the nucleus
+                 rows: int = 4096,       # rows sorted at a time (bounds the temporaries of the sort)
+                ) -> torch.Tensor:       # probs, filtered in place: each row keeps its (nucleus) mass
+    "Nucleus filtering of every row: zero all but the smallest set of largest entries holding `top_p` of the row's mass, rescaled to that mass."
+    if not 0 < top_p <= 1: raise ValueError(f"top_p must be in (0, 1]; got {top_p!r}.")
+    if top_p == 1: return probs
+    flat = probs.view(-1, probs.shape[-1])
+    body = flat[:, :-1] if skip_last else flat
+    for i in range(0, body.shape[0], rows):
+        p = body[i:i + rows]                                           # (n, K') a view into probs
+        mass = p.sum(-1, keepdim=True)
+        sp, order = p.sort(-1, descending=True)
+        before = sp.cumsum(-1) - sp                                     # mass strictly above each entry
+        drop = before >= top_p * mass                                   # the first entry crossing top_p is kept
+        sp.masked_fill_(drop, 0.)
+        kept = sp.sum(-1, keepdim=True)
+        p.copy_(torch.zeros_like(p).scatter_(-1, order, sp * (mass / kept.clamp_min(torch.finfo(p.dtype).tiny))))
+    return probs
 
 # %% ../nbs/06_sampling.ipynb #94611e1a
 PREDICTORS = ('analytic', 'euler', 'tau_leaping')
@@ -116,11 +152,14 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
            eps: float = 1e-5,          # last time of the grid
            device=None,                # default: the prompt's device, else cpu
            generator: torch.Generator | None = None,  # for reproducible draws
+           top_p: float | None = None, # opt-in nucleus filtering of every step's distributions (see above)
            progress: bool = False,     # show a tqdm bar over the steps
            return_traj: bool = False,  # return the list of every xt instead of the final one
           ) -> torch.Tensor | list[torch.Tensor]:  # (B, L) long tokens, or the trajectory (first: limit draw, last: sample)
     "Draw samples by running the reverse diffusion with `score_fn` from the limit distribution to clean tokens."
     shape = _check_args(shape, steps, predictor, eps)
+    if top_p is not None and not 0 < top_p <= 1: raise ValueError(f"top_p must be in (0, 1]; got {top_p!r}.")
+    nucleus = (lambda p, last: p) if top_p in (None, 1) else (lambda p, last: top_p_filter(p, top_p, skip_last=last))
     if device is None: device = prompt.device if isinstance(prompt, torch.Tensor) else 'cpu'
     fixed, prompt = _check_prompt(prompt, shape, graph, device)
     keep = (lambda x: x) if fixed is None else (lambda x: torch.where(fixed, prompt, x))
@@ -139,12 +178,15 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
             probs = euler_probs(graph, score, x, (dsigma * dt).expand(B))
         else:
             probs = tau_leaping_probs(graph, score, x, (dsigma * dt).expand(B))
-        x = keep(sample_categorical(probs, generator=generator))
+        del score                                                          # free it before the draw
+        x = keep(sample_categorical(nucleus(probs, graph.absorb), generator=generator))
+        del probs
         if return_traj: traj.append(x.clone())
     if denoise:
         sigma = noise.total(ts[-1].reshape(1))
         score = score_from_model(score_fn, graph, x, sigma.float().expand(B))
-        x = keep(sample_categorical(denoise_probs(graph, score, x, sigma.expand(B)), generator=generator))
+        probs = denoise_probs(graph, score, x, sigma.expand(B)); del score
+        x = keep(sample_categorical(nucleus(probs, False), generator=generator))
         if return_traj: traj.append(x.clone())
     return traj if return_traj else x
 

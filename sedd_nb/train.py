@@ -286,8 +286,8 @@ def decode_ids(tokenizer, ids) -> str:
 
 @torch.no_grad()
 def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='sedd', prompt=None, seed=0,
-                 device='cpu', amp_ctx=None, progress=False):
-    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD)."
+                 device='cpu', amp_ctx=None, progress=False, top_p=None):
+    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p` (SEDD)."
     from sedd_nb.sampling import sample
     was_training = model.training; model.eval()
     g = torch.Generator(device=device).manual_seed(seed)
@@ -297,7 +297,7 @@ def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='se
             ids = ar_generate(model, n, length, tokenizer.eos_id, prefix=prefix, generator=g, device=device)
         else:
             ids = sample(lambda xt, s: model(xt, s), graph, noise, (n, length), steps, prompt=prompt,
-                         device=device, generator=g, progress=progress)
+                         device=device, generator=g, progress=progress, top_p=top_p)
     model.train(was_training)
     return [decode_ids(tokenizer, row) for row in ids]
 
@@ -662,8 +662,11 @@ def run_cli(argv=None):
     sp.add_argument('--suffix', default='', help='text placed at the end (infilling in between)')
     sp.add_argument('--n', type=int, default=4, help='number of samples')
     sp.add_argument('--length', type=int, default=None, help='tokens per sample (default: the run\'s seq_len)')
-    sp.add_argument('--seed', type=int, default=0)
-    sp.add_argument('--device', default='auto')
+    sp.add_argument('--top-p', type=float, default=None,
+                    help='opt-in nucleus filtering in (0, 1]: keep the likeliest tokens holding this much probability '
+                         '(more fluent, less diverse; no longer the model\'s distribution)')
+    sp.add_argument('--seed', type=int, default=0, help='random seed of the sampler')
+    sp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...")
     sp.add_argument('--raw', action='store_true', help='use the raw weights instead of the EMA')
     args = ap.parse_args(argv)
     try:
@@ -682,7 +685,7 @@ def run_cli(argv=None):
         prompt = _build_prompt(ck['tokenizer'], args.n, length, args.prompt, args.suffix).to(device)
         texts = sample_texts(ck['model'], ck['graph'], ck['noise'], ck['tokenizer'], args.n, length, args.steps,
                              ck['cfg'].objective, prompt=prompt if (args.prompt or args.suffix) else None,
-                             seed=args.seed, device=device, progress=True)
+                             seed=args.seed, device=device, progress=True, top_p=args.top_p)
         for s in texts: print('---\n' + s)
         return texts
     except (ValueError, FileNotFoundError) as e:

@@ -18,6 +18,13 @@ def test_cli_train_then_sample(tmp_path):
                                  '--n', '2', '--length', '24'], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.count('---\ndef ') == 2 and r.stdout.count(' x.\n') >= 2, r.stdout
+    # opt-in nucleus sampling through the command line; a top-p outside (0, 1] is refused with a message
+    r = subprocess.run(_cmd() + ['sample', '--ckpt', str(run), '--steps', '4', '--prompt', 'def ', '--n', '2',
+                                 '--length', '24', '--top-p', '0.9'], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.count('---\ndef ') == 2, r.stderr[-3000:]
+    r = subprocess.run(_cmd() + ['sample', '--ckpt', str(run), '--steps', '4', '--top-p', '1.5'], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and 'top_p must be in (0, 1]' in r.stderr, r.stderr[-3000:]
 
 
 def test_cli_reports_bad_override(tmp_path):
