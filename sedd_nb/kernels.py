@@ -19,8 +19,8 @@ except ImportError:                    # pragma: no cover
     triton = tl = None
 
 # %% auto #0
-__all__ = ['score_entropy_eager', 'row_coefficients', 'FusedScoreEntropy', 'fused_score_entropy', 'log_score_from_logits',
-           'FusedLinearScoreEntropy', 'fused_linear_score_entropy']
+__all__ = ['score_entropy_eager', 'row_coefficients', 'triton_interpreted', 'FusedScoreEntropy', 'fused_score_entropy',
+           'log_score_from_logits', 'FusedLinearScoreEntropy', 'fused_linear_score_entropy']
 
 # %% ../nbs/11_fused_loss.ipynb #9059252b
 def _broadcast_sigma(sigma, xt: torch.Tensor) -> torch.Tensor:
@@ -251,6 +251,14 @@ if triton is not None:
 # %% ../nbs/11_fused_loss.ipynb #959ecdbf
 _TRITON_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
+def triton_interpreted() -> bool:
+    "True when Triton runs in its CPU interpreter (TRITON_INTERPRET=1 was set before triton was first imported)."
+    if triton is None: return False
+    from triton.runtime.interpreter import InterpretedFunction
+    # both our kernels and triton.language's own helpers must have been made in interpreter mode
+    return isinstance(_dse_fwd_kernel, InterpretedFunction) and isinstance(tl.zeros, InterpretedFunction)
+
+
 def _triton_ready(x: torch.Tensor) -> None:
     "Raise a clear error when the Triton kernels cannot run on `x`."
     if triton is None:
@@ -259,9 +267,7 @@ def _triton_ready(x: torch.Tensor) -> None:
         raise TypeError(f"the Triton kernels take float32, bfloat16 or float16 rows, got {x.dtype}; "
                         f"use force_triton=False for float64 (the PyTorch reference runs instead).")
     if x.device.type != 'cuda':
-        from triton.runtime.interpreter import InterpretedFunction
-        # both our kernels and triton.language's own helpers must have been made in interpreter mode
-        if not (isinstance(_dse_fwd_kernel, InterpretedFunction) and isinstance(tl.zeros, InterpretedFunction)):
+        if not triton_interpreted():
             raise RuntimeError("Triton can run on CPU tensors only in its interpreter: set the environment "
                                "variable TRITON_INTERPRET=1 before triton (and sedd_nb.kernels) is first imported, "
                                "e.g. `TRITON_INTERPRET=1 python ...`, or move the tensors to a GPU.")

@@ -84,7 +84,7 @@ def denoise_probs(graph, score: torch.Tensor, xt: torch.Tensor, sigma) -> torch.
     if graph.absorb: probs = probs[..., :-1]                             # drop the mask column (a view)
     return _normalise_(probs)
 
-# %% ../nbs/06_sampling.ipynb #6c32d88e
+# %% ../nbs/06_sampling.ipynb #dcc229a3
 def top_p_filter(probs: torch.Tensor,   # (..., K) step distributions, >= 0
                  top_p: float,           # keep the most likely tokens holding this fraction of the mass, 0 < top_p <= 1
                  skip_last: bool = False,  # leave the last column (absorbing: staying masked) out of the nucleus

@@ -63,7 +63,8 @@ class TrainConfig:
     keep_last: int = 2               # checkpoints kept on disk
     log_every: int = 10              # steps between lines of metrics.jsonl
     compile: bool = False            # torch.compile the model
-    amp: bool = True                 # bf16 autocast (CUDA only; ignored on CPU)
+    amp: bool = True                 # bf16 autocast on CUDA (on CPU only with amp_cpu)
+    amp_cpu: bool = False            # opt-in bf16 autocast on CPU too (slower than float32 on most CPUs)
     fused_loss: bool = False         # score entropy through sedd_nb.kernels.fused_score_entropy
     seed: int = 0
     device: str = 'auto'             # 'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...
@@ -153,7 +154,7 @@ def _validate(cfg):
     need(cfg.lr > 0, f"lr must be > 0, got {cfg.lr}.")
     need(cfg.ema < 1 and cfg.beta1 < 1 and cfg.beta2 < 1, "ema, beta1 and beta2 must be < 1 (1 would never update).")
     need(0 < cfg.val_frac, f"val_frac must be > 0 (evaluation needs held-out data), got {cfg.val_frac}.")
-    for name in ('compile', 'amp', 'fused_loss', 'progress'):
+    for name in ('compile', 'amp', 'amp_cpu', 'fused_loss', 'progress'):
         v = getattr(cfg, name)
         need(isinstance(v, bool), f"{name} must be True or False, got {v!r}.")
     for name in ('out_dir', 'corpus', 'tokenizer', 'device'):
@@ -446,9 +447,12 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
     if cfg.compile: fwd = torch.compile(fwd)
     score_entropy = None
     if cfg.fused_loss and cfg.objective == 'sedd':
-        from sedd_nb.kernels import fused_score_entropy
-        score_entropy = lambda ls, s, xt, x0: fused_score_entropy(ls, s, xt, x0, graph)
-    amp = (lambda: torch.autocast('cuda', dtype=torch.bfloat16)) if (cfg.amp and device.type == 'cuda') else contextlib.nullcontext
+        from sedd_nb.kernels import fused_score_entropy, triton_interpreted
+        on_cpu_triton = device.type == 'cpu' and triton_interpreted()     # TRITON_INTERPRET=1: the kernels, on CPU
+        score_entropy = lambda ls, s, xt, x0: fused_score_entropy(ls, s, xt, x0, graph, force_triton=on_cpu_triton)
+    if cfg.amp and device.type == 'cuda': amp = lambda: torch.autocast('cuda', dtype=torch.bfloat16)
+    elif cfg.amp_cpu and device.type == 'cpu': amp = lambda: torch.autocast('cpu', dtype=torch.bfloat16)
+    else: amp = contextlib.nullcontext
     its = [iter(l) for l in loaders]
     fixed = [[next(it) for _ in range(cfg.overfit_batches)] for it in its] if cfg.overfit_batches else None
     val_batches = None
