@@ -12,8 +12,18 @@ Rows (all measured in this process, on the same inputs):
   fused proj     sedd_nb.kernels.fused_linear_score_entropy (chunked projection + Triton loss)
 Time and memory are ratios to `eager` (loss rows) or to `eager proj` (projection rows). Peak extra memory is
 the peak allocated during one forward + backward minus what was allocated before (inputs), so it includes
-the (N, dim) gradient itself. Bandwidth = the minimal traffic of the loss (read the log-scores twice, write the
-gradient once: 3 N dim bytes-per-element) over the measured time, as a fraction of the device's peak.
+the (N, dim) gradient itself.
+
+The bandwidth floor of a row is the traffic its design cannot avoid (`min_bytes`) divided by the device's peak
+memory bandwidth: no implementation of that design can be faster. Loss rows on stored log-scores read them
+twice (forward, backward) and write the gradient once: 3 N dim elements. The unfused projection writes its logits,
+reads them for the loss and again for its gradient, writes that and reads it once for the two matmuls: 5 N dim.
+The fused projection (as written: chunks of logits in global memory, recomputed in the backward) writes and
+reads each chunk's logits twice and its gradient once: 6 N dim, trading traffic for memory; both projections
+also read hidden (N D) and the weight (D dim) three times. `of floor` = floor / measured time.
+Without a GPU the script checks correctness at small sizes, then prints the bytes, the floors on a few GPUs of
+the table below and the peak extra memory of each row at N = 16384 (fused rows: analytic; the PyTorch rows:
+measured as the peak RSS of a fresh CPU process at N = 512, scaled by N), so the first GPU run has targets.
 """
 import argparse, math, os, sys, time
 
@@ -39,6 +49,21 @@ def peak_bandwidth(name: str, override_tbps: float | None) -> float | None:
     for key, bw in PEAK_BW:
         if key in name: return bw
     return None
+
+
+def min_bytes(key, N, dim, elem, D=768, elem_proj=2):
+    "Bytes a row's design must move for one forward + backward (see the module docstring)."
+    if 'proj' not in key: return 3 * N * dim * elem
+    operands = 3 * (N * D + D * dim) * elem_proj
+    return (6 if key == 'fused proj' else 5) * N * dim * elem_proj + operands
+
+
+def fused_peak_bytes(key, N, dim, elem, D=768, elem_proj=2):
+    "Peak extra memory of the fused rows by construction: what they allocate beyond their inputs."
+    if key == 'fused': return N * dim * elem + N * (9 * 4 + 4)          # the gradient, coefficients and loss
+    chunk = max(1, 2 ** 26 // dim)                                         # fused_linear_score_entropy's default
+    return 2 * min(chunk, N) * dim * elem_proj + (N * D + D * dim) * 4 + N * (9 * 4 + 4)  # a chunk's logits and
+                                                                           # gradient, float32 grad accumulators
 
 
 def make_inputs(graph, N, dtype, device, D=768, seed=0):
@@ -104,7 +129,8 @@ def run_gpu(args):
                 'fused proj': (lambda h_, W_, b_: fused_linear_score_entropy(h_, W_, b_, sigma, xt, x0, graph), [h, W, b]),
             }
             print(f"\n{graph!r}  N = {N}, dim = {graph.dim}, log-scores {args.dtype}, projection D = {h.shape[1]} bf16")
-            print(f"{'':12s} {'ms':>9s} {'x eager':>8s} {'peak GB':>8s} {'x eager':>8s} {'TB/s':>6s} {'of peak':>8s}")
+            print(f"{'':12s} {'ms':>9s} {'x eager':>8s} {'peak GB':>8s} {'x eager':>8s} {'TB/s':>6s} {'of peak':>8s}"
+                  f" {'GB moved':>9s} {'floor ms':>9s} {'of floor':>9s}")
             res = {}
             for key, (fn, ins) in rows.items():
                 try:
@@ -117,11 +143,11 @@ def run_gpu(args):
                 ms, peak = res[key]
                 rt = f"{ms / base[0]:8.2f}" if base else f"{'-':>8s}"
                 rm = f"{peak / base[1]:8.2f}" if base else f"{'-':>8s}"
-                if 'proj' in key: tb, frac = f"{'-':>6s}", f"{'-':>8s}"
-                else:
-                    ach = 3 * N * graph.dim * elem / (ms * 1e-3)
-                    tb, frac = f"{ach / 1e12:6.2f}", (f"{ach / bw:8.1%}" if bw else f"{'?':>8s}")
-                print(f"{key:12s} {ms:9.3f} {rt} {peak / 1e9:8.2f} {rm} {tb} {frac}")
+                moved = min_bytes(key, N, graph.dim, elem, h.shape[1], h.element_size())
+                ach = moved / (ms * 1e-3)
+                tb, frac = f"{ach / 1e12:6.2f}", (f"{ach / bw:8.1%}" if bw else f"{'?':>8s}")
+                floor = f"{moved / bw * 1e3:9.3f} {moved / bw * 1e3 / ms:9.1%}" if bw else f"{'?':>9s} {'?':>9s}"
+                print(f"{key:12s} {ms:9.3f} {rt} {peak / 1e9:8.2f} {rm} {tb} {frac} {moved / 1e9:9.2f} {floor}")
             del ls, h, W, b
             torch.cuda.empty_cache()
 
@@ -160,7 +186,46 @@ def run_cpu(args):
         ok &= good
         print(f"  {k:40s} {ef:13.2e} {eg:13.2e} {'ok' if good else 'FAIL'}")
     print(f"  {'all within 1e-5' if ok else 'SOME CHECKS FAILED'} ({time.time() - t0:.1f} s)")
+    cpu_targets(args)
     return ok
+
+
+def child_peak(args):
+    "Internal: peak RSS growth of one forward + backward of a PyTorch row, in this fresh process (JSON line)."
+    import resource, json
+    graph = Absorbing(args.vocab - 1) if args.graph[0] == 'absorbing' else Uniform(args.vocab)
+    ls, sigma, xt, x0, h, W, b = make_inputs(graph, args.child_n, getattr(torch, args.dtype), 'cpu')
+    fns = {'eager': lambda x: graph.score_entropy(x, sigma, xt, x0),
+           'eager dense': lambda x: score_entropy_eager(x, sigma, xt, x0, graph),
+           'eager proj': lambda h_, W_, b_: graph.score_entropy(
+               log_score_from_logits(torch.addmm(b_, h_, W_), sigma, xt, graph), sigma, xt, x0)}
+    ins = [ls] if args.child != 'eager proj' else [h.bfloat16(), W.bfloat16(), b.bfloat16()]
+    leaves = [x.detach().requires_grad_(True) for x in ins]
+    base = int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+    fns[args.child](*leaves).sum().backward()
+    print(json.dumps({'peak': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base}))
+
+
+def cpu_targets(args, N=16384, n_small=512):
+    "Bytes, bandwidth floors and peak memory of every row at N = 16384: what the first GPU run should meet."
+    import json, subprocess
+    dim, elem, D = args.vocab, torch.finfo(getattr(torch, args.dtype)).bits // 8, 768
+    gpus = [('A100-SXM4-80GB', 2.039e12), ('H100 SXM', 3.35e12), ('H200', 4.8e12)]
+    print(f"\ntargets at N = {N}, dim = {dim}, log-scores {args.dtype}, projection D = {D} bf16 (no GPU here: "
+          f"bytes and floors are computed, not measured)")
+    print(f"  {'row':12s} {'GB moved':>9s} " + ' '.join(f"{g[:8] + ' ms':>11s}" for g, _ in gpus) + f" {'peak GB':>8s}  peak from")
+    for key in ('eager', 'eager dense', 'compiled', 'fused', 'eager proj', 'fused proj'):
+        moved = min_bytes(key, N, dim, elem, D, 2)
+        if key.startswith('fused'): peak, how = fused_peak_bytes(key, N, dim, elem, D, 2), 'analytic'
+        elif key == 'compiled': peak, how = None, 'GPU only (inductor on CPU allocates differently)'
+        else:
+            r = subprocess.run([sys.executable, __file__, '--child', key, '--child-n', str(n_small), '--vocab', str(dim),
+                                '--dtype', args.dtype, '--graph', args.graph[0]], capture_output=True, text=True)
+            peak = json.loads(r.stdout.strip().splitlines()[-1])['peak'] * N / n_small if r.returncode == 0 else None
+            how = f'CPU peak RSS at N = {n_small}, x {N // n_small}' if peak else f'failed: {r.stderr[-200:]}'
+        floors = ' '.join(f"{moved / bw * 1e3:11.2f}" for _, bw in gpus)
+        pk = f"{peak / 1e9:8.2f}" if peak else f"{'-':>8s}"
+        print(f"  {key:12s} {moved / 1e9:9.2f} {floors} {pk}  {how}")
 
 
 def rel(a, b, scale=False):
@@ -176,7 +241,10 @@ def main(argv=None):
     p.add_argument('--graph', nargs='+', default=['absorbing'], choices=['absorbing', 'uniform'])
     p.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16'], help='dtype of the log-scores')
     p.add_argument('--peak-bw', type=float, default=None, help="device's peak memory bandwidth in TB/s (overrides the table)")
+    p.add_argument('--child', default=None, help=argparse.SUPPRESS)          # internal: one CPU peak measurement
+    p.add_argument('--child-n', type=int, default=512, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.child: return child_peak(args)
     if torch.cuda.is_available():
         if triton is None: sys.exit("triton is not installed: the fused kernels cannot run (pip install triton).")
         run_gpu(args)
