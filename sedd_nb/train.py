@@ -595,10 +595,14 @@ def plot_losses(history, path=None):
     return fig
 
 # %% ../nbs/10_train.ipynb #57f8b698
-def load_checkpoint(path, ema: bool = True, device='cpu') -> dict:
-    "Model (eval mode, EMA weights unless `ema=False`), graph, noise, tokenizer, cfg and step of a run dir or checkpoint file."
+def load_checkpoint(path, ema: bool = True, device='cpu', tokenizer=None) -> dict:
+    "Model (eval mode, EMA weights unless `ema=False`), graph, noise, tokenizer, cfg and step of a run dir, a checkpoint file, a Hub-layout folder or a Hub id."
     from sedd_nb.data import load_tokenizer
-    path = Path(path)
+    from sedd_nb import hub
+    p = Path(path).expanduser()
+    if (p.is_dir() and (p/'config.json').is_file()) or (not p.exists() and hub._HUB_ID.match(str(path))):
+        return hub.load_pretrained(path, device=device, tokenizer=tokenizer)   # the paper's layout, or our exports
+    path = p
     if path.is_dir():
         found = checkpoint_paths(path)
         if not found: raise FileNotFoundError(f"No checkpoint (ckpt_*.pt) in {path}; train first or pass a checkpoint file.")
@@ -606,7 +610,10 @@ def load_checkpoint(path, ema: bool = True, device='cpu') -> dict:
     if not path.exists(): raise FileNotFoundError(f"Checkpoint {path} does not exist.")
     st = torch.load(path, map_location='cpu', weights_only=True)
     cfg = TrainConfig(**st['config'])
-    tok = load_tokenizer(str(path.parent / st['tokenizer']))
+    tok = load_tokenizer(tokenizer if tokenizer is not None else str(path.parent / st['tokenizer']))
+    if tok.vocab_size != st['vocab_size']:
+        raise ValueError(f"The tokenizer has {tok.vocab_size} tokens but {path} was trained on {st['vocab_size']}; "
+                         f"use the run's own tokenizer.json.")
     model = build_model(cfg, st['vocab_size'])
     model.load_state_dict(st['ema' if ema else 'model'])
     model = model.to(device).eval()
