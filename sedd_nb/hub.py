@@ -123,6 +123,10 @@ def resolve_source(src, timeout: float = 0.5) -> Path:
     if not _HUB_ID.match(str(src)):
         raise FileNotFoundError(f"{src!r} is neither an existing path nor a Hub id of the form owner/name "
                                 f"(for example louaaron/sedd-small).")
+    parent = p.parent
+    if parent != Path('.') and parent.is_dir():          # 'runs/chr' with a local runs/: a mistyped path, not an id
+        near = sorted(q.name for q in parent.iterdir())[:10]
+        raise FileNotFoundError(f"No such run, checkpoint or folder: {src!r}. {parent}/ holds: {', '.join(near) or 'nothing'}.")
     from sedd_nb.data import _hub_online
     from huggingface_hub import snapshot_download
     if not _hub_online(timeout):

@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/train.html.md"""
 
 # %% ../nbs/10_train.ipynb #a1a3cbd7
 from __future__ import annotations
-import argparse, ast, contextlib, copy, dataclasses, difflib, json, math, os, random, sys, time, warnings
+import contextlib, copy, dataclasses, difflib, json, math, os, random, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -20,8 +20,7 @@ from tqdm import tqdm
 # %% auto #0
 __all__ = ['TrainConfig', 'make_graph', 'make_noise', 'build_model', 'lr_factor', 'ema_update', 'ar_nll', 'batch_loss',
            'evaluate_bpt', 'ar_generate', 'decode_ids', 'sample_texts', 'rng_states', 'set_rng_states',
-           'checkpoint_paths', 'save_checkpoint', 'build_tokenizer', 'train', 'plot_losses', 'load_checkpoint',
-           'parse_overrides', 'run_cli', 'cli']
+           'checkpoint_paths', 'save_checkpoint', 'build_tokenizer', 'train', 'plot_losses', 'load_checkpoint']
 
 # %% ../nbs/10_train.ipynb #c8e5d8bb
 _CHOICES = dict(graph=('absorbing', 'uniform'), noise=('loglinear', 'geometric'), objective=('sedd', 'ar'),
@@ -619,90 +618,3 @@ def load_checkpoint(path, ema: bool = True, device='cpu', tokenizer=None) -> dic
     model = model.to(device).eval()
     return dict(model=model, graph=make_graph(cfg.graph, st['vocab_size']), noise=make_noise(cfg.noise),
                 tokenizer=tok, cfg=cfg, step=st['step'], path=str(path))
-
-# %% ../nbs/10_train.ipynb #509f822c
-def _parse_value(key, text):
-    "Convert the string `text` to the type of TrainConfig field `key`."
-    default = {f.name: f for f in dataclasses.fields(TrainConfig)}[key]
-    proto = default.default if default.default is not dataclasses.MISSING else default.default_factory()
-    if text.lower() in ('none', 'null') and proto is None: return None
-    if isinstance(proto, bool):
-        if text.lower() in ('1', 'true', 'yes', 'on'): return True
-        if text.lower() in ('0', 'false', 'no', 'off'): return False
-        raise ValueError(f"{key}={text!r}: expected true or false.")
-    try:
-        if isinstance(proto, int): return int(text)
-        if isinstance(proto, float): return float(text)
-        if isinstance(proto, dict): return dict(ast.literal_eval(text))
-    except (ValueError, SyntaxError) as e:
-        raise ValueError(f"{key}={text!r}: expected a value of type {type(proto).__name__} ({e}).") from None
-    return text
-
-def parse_overrides(items) -> dict:
-    "`['steps=5', 'lr=1e-3']` -> `{'steps': 5, 'lr': 0.001}`, typed by the TrainConfig fields; clear errors otherwise."
-    out = {}
-    for it in items:
-        if '=' not in it: raise ValueError(f"Override {it!r} is not of the form key=value (e.g. steps=500).")
-        k, v = it.split('=', 1)
-        _check_keys({k: None})
-        out[k] = _parse_value(k, v)
-    return out
-
-def _build_prompt(tok, n, length, prefix, suffix):
-    "(n, length) prompt ids with -1 at free positions: `prefix` at the start, `suffix` at the end."
-    p, s = tok.encode(prefix) if prefix else [], tok.encode(suffix) if suffix else []
-    if len(p) + len(s) > length:
-        raise ValueError(f"Prompt ({len(p)} tokens) and suffix ({len(s)} tokens) do not fit in length={length}; "
-                         f"pass a larger --length.")
-    prompt = torch.full((n, length), -1, dtype=torch.long)
-    if p: prompt[:, :len(p)] = torch.tensor(p)
-    if s: prompt[:, length - len(s):] = torch.tensor(s)
-    return prompt
-
-def run_cli(argv=None):
-    "Parse `argv` like the `sedd_nb` command and run it; returns `train`'s result dict or the list of sampled texts."
-    ap = argparse.ArgumentParser(prog='sedd_nb', description='Train SEDD models and sample from them.')
-    sub = ap.add_subparsers(dest='cmd', required=True)
-    tp = sub.add_parser('train', help='train or resume a run')
-    tp.add_argument('--preset', default='char', help=f"one of {', '.join(_PRESETS)}")
-    tp.add_argument('overrides', nargs='*', metavar='key=value', help='TrainConfig fields to override')
-    sp = sub.add_parser('sample', help='sample from a trained run')
-    sp.add_argument('--ckpt', required=True, help='run directory or checkpoint file')
-    sp.add_argument('--steps', type=int, default=128, help='sampler steps')
-    sp.add_argument('--prompt', default='', help='text placed at the start')
-    sp.add_argument('--suffix', default='', help='text placed at the end (infilling in between)')
-    sp.add_argument('--n', type=int, default=4, help='number of samples')
-    sp.add_argument('--length', type=int, default=None, help='tokens per sample (default: the run\'s seq_len)')
-    sp.add_argument('--top-p', type=float, default=None,
-                    help='opt-in nucleus filtering in (0, 1]: keep the likeliest tokens holding this much probability '
-                         '(more fluent, less diverse; no longer the model\'s distribution)')
-    sp.add_argument('--seed', type=int, default=0, help='random seed of the sampler')
-    sp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...")
-    sp.add_argument('--raw', action='store_true', help='use the raw weights instead of the EMA')
-    args = ap.parse_args(argv)
-    try:
-        if args.cmd == 'train':
-            cfg = TrainConfig.from_preset(args.preset, **parse_overrides(args.overrides))
-            res = train(cfg)
-            if int(os.environ.get('RANK', 0)) == 0:
-                print(f"done: {res['run_dir']} step {res['step']}, held-out {res['val_bpt']:.4f} bits/token")
-                for s in res['samples']: print('---\n' + s)
-            return res
-        device = _resolve_device(args.device)
-        ck = load_checkpoint(args.ckpt, ema=not args.raw, device=device)
-        length = args.length or ck['cfg'].seq_len
-        if ck['cfg'].objective == 'ar' and args.suffix:
-            raise ValueError("--suffix needs a diffusion (objective='sedd') checkpoint; an AR model only continues a prefix.")
-        prompt = _build_prompt(ck['tokenizer'], args.n, length, args.prompt, args.suffix).to(device)
-        texts = sample_texts(ck['model'], ck['graph'], ck['noise'], ck['tokenizer'], args.n, length, args.steps,
-                             ck['cfg'].objective, prompt=prompt if (args.prompt or args.suffix) else None,
-                             seed=args.seed, device=device, progress=True, top_p=args.top_p)
-        for s in texts: print('---\n' + s)
-        return texts
-    except (ValueError, FileNotFoundError) as e:
-        print(f"sedd_nb {args.cmd}: error: {e}", file=sys.stderr)
-        sys.exit(2)
-
-def cli():
-    "Console script `sedd_nb`: `sedd_nb train --preset NAME key=value ...` or `sedd_nb sample --ckpt RUN_DIR ...`."
-    run_cli()

@@ -4,7 +4,7 @@ import os, shutil, subprocess, sys
 
 def _cmd():
     exe = shutil.which('sedd_nb')
-    return [exe] if exe else [sys.executable, '-c', 'from sedd_nb.train import cli; cli()']
+    return [exe] if exe else [sys.executable, '-c', 'from sedd_nb.cli import cli; cli()']
 
 
 def test_cli_train_then_sample(tmp_path):
