@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/train.html.md"""
 
 # %% ../nbs/10_train.ipynb #a1a3cbd7
 from __future__ import annotations
-import contextlib, copy, dataclasses, difflib, json, math, os, random, time, warnings
+import contextlib, copy, dataclasses, difflib, json, math, os, random, re, socket, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -20,7 +20,8 @@ from tqdm import tqdm
 # %% auto #0
 __all__ = ['TrainConfig', 'make_graph', 'make_noise', 'build_model', 'lr_factor', 'ema_update', 'ar_nll', 'batch_loss',
            'evaluate_bpt', 'ar_generate', 'decode_ids', 'sample_texts', 'rng_states', 'set_rng_states',
-           'checkpoint_paths', 'save_checkpoint', 'build_tokenizer', 'train', 'plot_losses', 'load_checkpoint']
+           'checkpoint_paths', 'save_checkpoint', 'RunLock', 'build_tokenizer', 'train', 'plot_losses',
+           'load_checkpoint']
 
 # %% ../nbs/10_train.ipynb #c8e5d8bb
 _CHOICES = dict(graph=('absorbing', 'uniform'), noise=('loglinear', 'geometric'), objective=('sedd', 'ar'),
@@ -331,19 +332,67 @@ def set_rng_states(st: dict):
     random.setstate((v, tuple(internal), gauss))
     np.random.set_state(_np_state_from_plain(st['numpy']))
 
+_CKPT_NAME = re.compile(r'ckpt_(\d+)\.pt')
+_TMP_NAME = re.compile(r'\.ckpt_\d+\.pt\.tmp(\d+)')
+
 def checkpoint_paths(run_dir) -> list[Path]:
-    "Checkpoint files `ckpt_XXXXXXX.pt` of a run directory, oldest first."
-    return sorted(Path(run_dir).glob('ckpt_*.pt'))
+    "The checkpoints the trainer wrote in a run directory (`ckpt_<step>.pt`, nothing else), ordered by step."
+    found = [(int(m.group(1)), p) for p in Path(run_dir).glob('ckpt_*.pt') if (m := _CKPT_NAME.fullmatch(p.name))]
+    return [p for _, p in sorted(found)]
+
+def _pid_alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def _sweep_run_dir(run: Path) -> list[str]:
+    "Remove temp files of dead writers; return the names of files that look like checkpoints but are not ours."
+    for p in run.glob('.ckpt_*.tmp*'):
+        m = _TMP_NAME.fullmatch(p.name)
+        if m and not _pid_alive(int(m.group(1))): p.unlink(missing_ok=True)
+    return sorted(p.name for p in run.glob('ckpt_*.pt') if not _CKPT_NAME.fullmatch(p.name))
 
 def save_checkpoint(state: dict, run_dir, step: int, keep_last: int = 2) -> Path:
     "Write `state` atomically to `run_dir/ckpt_{step:07d}.pt` (temp file + os.replace); keep the newest `keep_last`."
     run_dir = Path(run_dir)
     path = run_dir / f'ckpt_{step:07d}.pt'
     tmp = run_dir / f'.{path.name}.tmp{os.getpid()}'
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)                        # a failed write (full disk) leaves no partial file
     for old in checkpoint_paths(run_dir)[:-keep_last]: old.unlink(missing_ok=True)
     return path
+
+class RunLock:
+    "One trainer per run directory: `run/.lock` holds the owner's pid and host; a lock whose process is gone is taken over."
+    def __init__(self, run: Path):
+        self.path = Path(run) / '.lock'
+        self.mine = json.dumps({'pid': os.getpid(), 'host': socket.gethostname(), 'since': time.strftime('%Y-%m-%d %H:%M:%S')})
+
+    def __enter__(self):
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                with os.fdopen(fd, 'w') as f: f.write(self.mine)
+                return self
+            except FileExistsError:
+                try: held = json.loads(self.path.read_text() or '{}')
+                except (OSError, json.JSONDecodeError): held = {}
+                same_host = held.get('host') == socket.gethostname()
+                if held and (not same_host or _pid_alive(int(held.get('pid', -1)))):
+                    raise RuntimeError(f"{self.path.parent} is in use by another trainer (pid {held.get('pid')} on "
+                                       f"{held.get('host')}, since {held.get('since')}). Wait for it to finish or use "
+                                       f"another out_dir; if that process is gone, delete {self.path}.")
+                self.path.unlink(missing_ok=True)          # stale: its process is dead (or the file is unreadable)
+        raise RuntimeError(f"Could not take the lock {self.path}; another trainer is starting in the same run directory.")
+
+    def __exit__(self, *exc):
+        try:
+            if self.path.read_text() == self.mine: self.path.unlink()
+        except OSError: pass
 
 # %% ../nbs/10_train.ipynb #29cf8c39
 def _setup_distributed():
@@ -393,184 +442,190 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
     micro = cfg.batch_size // (cfg.grad_accum * world)
     run = Path(cfg.out_dir)
     run.mkdir(parents=True, exist_ok=True)
-    ckpts = checkpoint_paths(run)
-    saved = torch.load(ckpts[-1], map_location='cpu', weights_only=True) if ckpts else None
-    if saved is not None: _check_resume(saved, cfg, ckpts[-1])
-    if saved is not None and master and saved['config']['steps'] != cfg.steps and cfg.schedule == 'cosine':
-        before = lr_factor(saved['step'], dataclasses.replace(cfg, steps=saved['config']['steps'])) * cfg.lr
-        warnings.warn(f"Resuming {ckpts[-1]} with steps={cfg.steps}, but the run was started with "
-                      f"steps={saved['config']['steps']}: the cosine schedule is recomputed over {cfg.steps} steps, so at "
-                      f"step {saved['step']} the learning rate goes from {before:.3g} to {lr_factor(saved['step'], cfg) * cfg.lr:.3g}.")
+    lock = RunLock(run) if master else contextlib.nullcontext()
+    with lock:
+        stray = _sweep_run_dir(run) if master else []
+        if stray: warnings.warn(f"{run} holds files named like checkpoints that the trainer did not write: "
+                                f"{', '.join(stray)}; they are left alone and never taken for the newest checkpoint.")
+        ckpts = checkpoint_paths(run)
+        saved = torch.load(ckpts[-1], map_location='cpu', weights_only=True) if ckpts else None
+        if saved is not None: _check_resume(saved, cfg, ckpts[-1])
+        if saved is not None and master and saved['config']['steps'] != cfg.steps and cfg.schedule == 'cosine':
+            before = lr_factor(saved['step'], dataclasses.replace(cfg, steps=saved['config']['steps'])) * cfg.lr
+            warnings.warn(f"Resuming {ckpts[-1]} with steps={cfg.steps}, but the run was started with "
+                          f"steps={saved['config']['steps']}: the cosine schedule is recomputed over {cfg.steps} steps, so at "
+                          f"step {saved['step']} the learning rate goes from {before:.3g} to {lr_factor(saved['step'], cfg) * cfg.lr:.3g}.")
 
-    # ---- data: corpus -> tokenizer -> token stream -> train/val split -> one loader per shard
-    if ddp and not master: dist.barrier()                  # rank 0 builds the caches first
-    texts = data.load_texts(cfg.corpus)
-    tok = build_tokenizer(cfg, texts)
-    V = tok.vocab_size
-    if saved is not None and saved['vocab_size'] != V:
-        raise ValueError(f"Cannot resume {ckpts[-1]}: it was trained with a tokenizer of vocab_size={saved['vocab_size']}, "
-                         f"but tokenizer={cfg.tokenizer!r} on corpus={cfg.corpus!r} gives {V}. Use the run's "
-                         f"tokenizer (tokenizer={str(run / 'tokenizer.json')!r}) or a new out_dir.")
-    stream = data.token_stream(texts, tok, cache_dir=cfg.cache_dir)
-    if ddp and master: dist.barrier()
-    try: train_stream, val_stream = data.split_stream(stream, cfg.val_frac, eos_id=tok.eos_id)  # cut between documents
-    except ValueError: train_stream, val_stream = data.split_stream(stream, cfg.val_frac)        # one long document
-    n_shards = world * cfg.grad_accum
-    shard_ids = [rank * cfg.grad_accum + a for a in range(cfg.grad_accum)]
-    loaders = [data.BlockLoader(train_stream, cfg.seq_len, micro, rank=j, world_size=n_shards, seed=cfg.seed)
-               for j in shard_ids]
-    gens = [torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + 17 + j) for j in shard_ids]
-    if master: tok.save(str(run / 'tokenizer.json'))
+        # ---- data: corpus -> tokenizer -> token stream -> train/val split -> one loader per shard
+        if ddp and not master: dist.barrier()                  # rank 0 builds the caches first
+        texts = data.load_texts(cfg.corpus)
+        tok = build_tokenizer(cfg, texts)
+        V = tok.vocab_size
+        if saved is not None and saved['vocab_size'] != V:
+            raise ValueError(f"Cannot resume {ckpts[-1]}: it was trained with a tokenizer of vocab_size={saved['vocab_size']}, "
+                             f"but tokenizer={cfg.tokenizer!r} on corpus={cfg.corpus!r} gives {V}. Use the run's "
+                             f"tokenizer (tokenizer={str(run / 'tokenizer.json')!r}) or a new out_dir.")
+        stream = data.token_stream(texts, tok, cache_dir=cfg.cache_dir)
+        if ddp and master: dist.barrier()
+        try: train_stream, val_stream = data.split_stream(stream, cfg.val_frac, eos_id=tok.eos_id)  # cut between documents
+        except ValueError: train_stream, val_stream = data.split_stream(stream, cfg.val_frac)        # one long document
+        n_shards = world * cfg.grad_accum
+        shard_ids = [rank * cfg.grad_accum + a for a in range(cfg.grad_accum)]
+        loaders = [data.BlockLoader(train_stream, cfg.seq_len, micro, rank=j, world_size=n_shards, seed=cfg.seed)
+                   for j in shard_ids]
+        gens = [torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + 17 + j) for j in shard_ids]
+        if master: tok.save(str(run / 'tokenizer.json'))
 
-    # ---- model, EMA, optimizer, schedule
-    torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
-    graph, noise = make_graph(cfg.graph, V), make_noise(cfg.noise)
-    raw = (model if model is not None else build_model(cfg, V)).to(device)
-    ema = copy.deepcopy(raw).requires_grad_(False).eval()
-    decay = [p for n, p in raw.named_parameters() if p.ndim >= 2 and 'emb' not in n]
-    no_decay = [p for n, p in raw.named_parameters() if not (p.ndim >= 2 and 'emb' not in n)]
-    opt = torch.optim.AdamW([dict(params=decay, weight_decay=cfg.weight_decay), dict(params=no_decay, weight_decay=0.0)],
-                            lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=1e-8)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
-    start, bad_total, history = 0, 0, []
-    if saved is not None:
-        raw.load_state_dict(saved['model']); ema.load_state_dict(saved['ema'])
-        opt.load_state_dict(saved['optimizer']); sched.load_state_dict(saved['scheduler'])
-        start, bad_total, history = saved['step'], saved['bad_steps'], list(saved['history'])
-        set_rng_states(saved['rng'])
-        for a, j in enumerate(shard_ids):
-            loaders[a].load_state_dict(saved['shards'][j]['loader'])
-            gens[a].set_state(saved['shards'][j]['gen'])
-    fwd = nn.parallel.DistributedDataParallel(raw, device_ids=[device.index] if device.type == 'cuda' else None) if ddp else raw
-    ddp_model = fwd
-    if cfg.compile: fwd = torch.compile(fwd)
-    score_entropy = None
-    if cfg.fused_loss and cfg.objective == 'sedd':
-        from sedd_nb.kernels import fused_score_entropy, triton_interpreted
-        on_cpu_triton = device.type == 'cpu' and triton_interpreted()     # TRITON_INTERPRET=1: the kernels, on CPU
-        score_entropy = lambda ls, s, xt, x0: fused_score_entropy(ls, s, xt, x0, graph, force_triton=on_cpu_triton)
-    if cfg.amp and device.type == 'cuda': amp = lambda: torch.autocast('cuda', dtype=torch.bfloat16)
-    elif cfg.amp_cpu and device.type == 'cpu': amp = lambda: torch.autocast('cpu', dtype=torch.bfloat16)
-    else: amp = contextlib.nullcontext
-    its = [iter(l) for l in loaders]
-    fixed = [[next(it) for _ in range(cfg.overfit_batches)] for it in its] if cfg.overfit_batches else None
-    val_batches = None
-    if master:
-        vl = data.BlockLoader(val_stream, cfg.seq_len, micro, seed=cfg.seed, shuffle=False)
-        vit = iter(vl)
-        val_batches = [_as_batch(next(vit), device) for _ in range(cfg.eval_batches)]
-    metrics_file = run / 'metrics.jsonl'
-    if master and saved is not None:   # drop lines logged after the checkpoint we resume from (a crash leaves them)
-        tmp = run / f'.metrics.jsonl.tmp{os.getpid()}'
-        tmp.write_text(''.join(json.dumps(r) + '\n' for r in history))
-        os.replace(tmp, metrics_file)
-
-    def log(rec):
-        history.append(rec)
+        # ---- model, EMA, optimizer, schedule
+        torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
+        graph, noise = make_graph(cfg.graph, V), make_noise(cfg.noise)
+        raw = (model if model is not None else build_model(cfg, V)).to(device)
+        ema = copy.deepcopy(raw).requires_grad_(False).eval()
+        decay = [p for n, p in raw.named_parameters() if p.ndim >= 2 and 'emb' not in n]
+        no_decay = [p for n, p in raw.named_parameters() if not (p.ndim >= 2 and 'emb' not in n)]
+        opt = torch.optim.AdamW([dict(params=decay, weight_decay=cfg.weight_decay), dict(params=no_decay, weight_decay=0.0)],
+                                lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=1e-8)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
+        start, bad_total, history = 0, 0, []
+        if saved is not None:
+            raw.load_state_dict(saved['model']); ema.load_state_dict(saved['ema'])
+            opt.load_state_dict(saved['optimizer']); sched.load_state_dict(saved['scheduler'])
+            start, bad_total, history = saved['step'], saved['bad_steps'], list(saved['history'])
+            set_rng_states(saved['rng'])
+            for a, j in enumerate(shard_ids):
+                loaders[a].load_state_dict(saved['shards'][j]['loader'])
+                gens[a].set_state(saved['shards'][j]['gen'])
+        fwd = nn.parallel.DistributedDataParallel(raw, device_ids=[device.index] if device.type == 'cuda' else None) if ddp else raw
+        ddp_model = fwd
+        if cfg.compile: fwd = torch.compile(fwd)
+        score_entropy = None
+        if cfg.fused_loss and cfg.objective == 'sedd':
+            from sedd_nb.kernels import fused_score_entropy, triton_interpreted
+            on_cpu_triton = device.type == 'cpu' and triton_interpreted()     # TRITON_INTERPRET=1: the kernels, on CPU
+            score_entropy = lambda ls, s, xt, x0: fused_score_entropy(ls, s, xt, x0, graph, force_triton=on_cpu_triton)
+        if cfg.amp and device.type == 'cuda': amp = lambda: torch.autocast('cuda', dtype=torch.bfloat16)
+        elif cfg.amp_cpu and device.type == 'cpu': amp = lambda: torch.autocast('cpu', dtype=torch.bfloat16)
+        else: amp = contextlib.nullcontext
+        its = [iter(l) for l in loaders]
+        fixed = [[next(it) for _ in range(cfg.overfit_batches)] for it in its] if cfg.overfit_batches else None
+        val_batches = None
         if master:
-            with open(metrics_file, 'a') as f: f.write(json.dumps(rec) + '\n')
+            vl = data.BlockLoader(val_stream, cfg.seq_len, micro, seed=cfg.seed, shuffle=False)
+            vit = iter(vl)
+            val_batches = [_as_batch(next(vit), device) for _ in range(cfg.eval_batches)]
+        metrics_file = run / 'metrics.jsonl'
+        if master and saved is not None:   # drop lines logged after the checkpoint we resume from (a crash leaves them)
+            tmp = run / f'.metrics.jsonl.tmp{os.getpid()}'
+            tmp.write_text(''.join(json.dumps(r) + '\n' for r in history))
+            os.replace(tmp, metrics_file)
 
-    def evaluate(step):
-        if not master: return None
-        bpt = evaluate_bpt(ema if cfg.ema > 0 else raw, graph, noise, val_batches, cfg.objective, cfg.elbo_points,
-                           bos_id=tok.eos_id, seed=cfg.seed + 1, amp_ctx=amp())
-        log(dict(step=step, val_bpt=bpt))
-        return bpt
+        def log(rec):
+            history.append(rec)
+            if master:
+                with open(metrics_file, 'a') as f: f.write(json.dumps(rec) + '\n')
 
-    def preview(step):
-        if not master: return []
-        texts_ = sample_texts(ema if cfg.ema > 0 else raw, graph, noise, tok, cfg.n_samples, cfg.seq_len,
-                              cfg.sample_steps, cfg.objective, seed=cfg.seed + 2, device=device, amp_ctx=amp())
-        log(dict(step=step, samples=texts_))
-        return texts_
+        def evaluate(step):
+            if not master: return None
+            bpt = evaluate_bpt(ema if cfg.ema > 0 else raw, graph, noise, val_batches, cfg.objective, cfg.elbo_points,
+                               bos_id=tok.eos_id, seed=cfg.seed + 1, amp_ctx=amp())
+            log(dict(step=step, val_bpt=bpt))
+            return bpt
 
-    def checkpoint(step):
-        shard_state = [dict(loader=_plain(l.state_dict()), gen=g.get_state()) for l, g in zip(loaders, gens)]
-        if ddp:
-            gathered = [None] * world
-            dist.all_gather_object(gathered, shard_state)
-            shard_state = [s for per_rank in gathered for s in per_rank]
-        path = None
-        if master:
-            state = dict(model=raw.state_dict(), ema=ema.state_dict(), optimizer=opt.state_dict(),
-                         scheduler=sched.state_dict(), step=step, config=cfg.to_dict(), vocab_size=V,
-                         tokenizer='tokenizer.json', rng=rng_states(), shards=shard_state, bad_steps=bad_total,
-                         history=history)
-            path = save_checkpoint(state, run, step, cfg.keep_last)
-        if ddp: dist.barrier()
-        return path
+        def preview(step):
+            if not master: return []
+            texts_ = sample_texts(ema if cfg.ema > 0 else raw, graph, noise, tok, cfg.n_samples, cfg.seq_len,
+                                  cfg.sample_steps, cfg.objective, seed=cfg.seed + 2, device=device, amp_ctx=amp())
+            log(dict(step=step, samples=texts_))
+            return texts_
 
-    # ---- the loop
-    tokens_per_step = cfg.batch_size * cfg.seq_len
-    bad_run, last_train, val_bpt, samples = 0, None, None, []
-    acc_loss, acc_tok, acc_n, acc_gn, acc_time = 0.0, 0, 0, 0.0, 0.0
-    raw.train()
-    pbar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, disable=not (master and cfg.progress),
-                desc=f'train {run.name}', dynamic_ncols=True)
-    for step in pbar:
-        t_step = time.time()
-        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-        tok_sum = torch.zeros((), device=device, dtype=torch.float64)
-        for a in range(cfg.grad_accum):
-            b = fixed[a][step % cfg.overfit_batches] if fixed else next(its[a])
-            x0, mask = _as_batch(b, device)
-            sync = (not ddp) or a == cfg.grad_accum - 1
-            with (contextlib.nullcontext() if sync else ddp_model.no_sync()):
-                with amp():
-                    per_seq = batch_loss(fwd, graph, noise, x0, mask, cfg.objective, gens[a], score_entropy, tok.eos_id)
-                (per_seq.sum() / (micro * cfg.seq_len * cfg.grad_accum)).backward()
-            loss_sum += per_seq.detach().double().sum()
-            tok_sum += mask.sum() if mask is not None else x0.numel()
-        if ddp:
-            stats = torch.stack([loss_sum, tok_sum]); dist.all_reduce(stats); loss_sum, tok_sum = stats[0], stats[1]
-        if hook: hook('after_backward', step=step + 1, model=raw, loss=float(loss_sum / tok_sum))
-        gnorm = nn.utils.clip_grad_norm_(raw.parameters(), cfg.grad_clip if cfg.grad_clip > 0 else float('inf'))
-        loss_tok = float(loss_sum / tok_sum)
-        if math.isfinite(loss_tok) and math.isfinite(float(gnorm)):
-            opt.step()
-            if cfg.ema > 0: ema_update(ema, raw, cfg.ema)
-            bad_run = 0
-            acc_loss += loss_tok; acc_n += 1; acc_gn += float(gnorm); acc_tok += tokens_per_step
-        else:
-            bad_run += 1; bad_total += 1
-            log(dict(step=step + 1, skipped=True, loss=loss_tok, grad_norm=float(gnorm), bad_in_a_row=bad_run))
-            if master: tqdm.write(f"step {step + 1}: non-finite loss ({loss_tok}) or gradient norm ({float(gnorm)}); "
-                                  f"update skipped ({bad_run} in a row, {bad_total} in total)")
-            if bad_run >= cfg.max_bad_steps:
-                pbar.close()
-                if ddp: dist.destroy_process_group()
-                raise RuntimeError(
-                    f"Training stopped at step {step + 1}: {bad_run} steps in a row had a non-finite loss or gradient "
-                    f"(max_bad_steps={cfg.max_bad_steps}). Lower lr, check the data for out-of-range ids, "
-                    f"or resume from the last checkpoint in {run} with a smaller lr.")
-        opt.zero_grad(set_to_none=True)
-        sched.step()
-        acc_time += time.time() - t_step
-        done = step + 1
-        if (done % cfg.log_every == 0 or done == cfg.steps) and acc_n:
-            nats = acc_loss / acc_n
-            last_train = dict(step=done, loss_nats_tok=nats, loss_bits_tok=nats / math.log(2),
-                              loss_nats_seq=nats * cfg.seq_len, lr=opt.param_groups[0]['lr'],
-                              grad_norm=acc_gn / acc_n, tok_s=acc_tok / max(acc_time, 1e-9), bad_steps=bad_total)
-            log(last_train)
-            pbar.set_postfix(loss=f"{last_train['loss_bits_tok']:.3f} bit/tok", tok_s=f"{last_train['tok_s']:.0f}")
-            acc_loss, acc_tok, acc_n, acc_gn, acc_time = 0.0, 0, 0, 0.0, 0.0
-        if cfg.eval_every and done % cfg.eval_every == 0 and done < cfg.steps:
-            val_bpt = evaluate(done)
-            if master: tqdm.write(f"step {done}: held-out {'ELBO' if cfg.objective == 'sedd' else 'NLL'} {val_bpt:.4f} bits/token")
-        if cfg.sample_every and done % cfg.sample_every == 0 and done < cfg.steps:
-            for s in preview(done): tqdm.write(f"--- sample at step {done}:\n{s}")
-        path = checkpoint(done) if (done % cfg.ckpt_every == 0 if cfg.ckpt_every else False) or done == cfg.steps else None
-        if hook: hook('after_step', step=done, checkpoint=path, model=raw)
-    pbar.close()
+        def checkpoint(step):
+            shard_state = [dict(loader=_plain(l.state_dict()), gen=g.get_state()) for l, g in zip(loaders, gens)]
+            if ddp:
+                gathered = [None] * world
+                dist.all_gather_object(gathered, shard_state)
+                shard_state = [s for per_rank in gathered for s in per_rank]
+            path = None
+            if master:
+                state = dict(model=raw.state_dict(), ema=ema.state_dict(), optimizer=opt.state_dict(),
+                             scheduler=sched.state_dict(), step=step, config=cfg.to_dict(), vocab_size=V,
+                             tokenizer='tokenizer.json', rng=rng_states(), shards=shard_state, bad_steps=bad_total,
+                             history=history)
+                path = save_checkpoint(state, run, step, cfg.keep_last)
+            if ddp: dist.barrier()
+            return path
 
-    # ---- the end: evaluation, samples, plot
-    val_bpt = evaluate(cfg.steps)
-    samples = preview(cfg.steps)
-    if master: plot_losses(history, run / 'loss.png')
-    if ddp: dist.destroy_process_group()
-    return dict(run_dir=str(run), step=cfg.steps, train=last_train, val_bpt=val_bpt, samples=samples,
-                bad_steps=bad_total, history=history)
+        # ---- the loop
+        tokens_per_step = cfg.batch_size * cfg.seq_len
+        bad_run, last_train, val_bpt, samples = 0, None, None, []
+        acc_loss, acc_tok, acc_n, acc_gn, acc_time = 0.0, 0, 0, 0.0, 0.0
+        raw.train()
+        pbar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, disable=not (master and cfg.progress),
+                    desc=f'train {run.name}', dynamic_ncols=True)
+        for step in pbar:
+            t_step = time.time()
+            loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+            tok_sum = torch.zeros((), device=device, dtype=torch.float64)
+            for a in range(cfg.grad_accum):
+                b = fixed[a][step % cfg.overfit_batches] if fixed else next(its[a])
+                x0, mask = _as_batch(b, device)
+                sync = (not ddp) or a == cfg.grad_accum - 1
+                with (contextlib.nullcontext() if sync else ddp_model.no_sync()):
+                    with amp():
+                        per_seq = batch_loss(fwd, graph, noise, x0, mask, cfg.objective, gens[a], score_entropy, tok.eos_id)
+                    (per_seq.sum() / (micro * cfg.seq_len * cfg.grad_accum)).backward()
+                loss_sum += per_seq.detach().double().sum()
+                tok_sum += mask.sum() if mask is not None else x0.numel()
+            if ddp:
+                stats = torch.stack([loss_sum, tok_sum]); dist.all_reduce(stats); loss_sum, tok_sum = stats[0], stats[1]
+            if hook: hook('after_backward', step=step + 1, model=raw, loss=float(loss_sum / tok_sum))
+            gnorm = nn.utils.clip_grad_norm_(raw.parameters(), cfg.grad_clip if cfg.grad_clip > 0 else float('inf'))
+            loss_tok = float(loss_sum / tok_sum)
+            if math.isfinite(loss_tok) and math.isfinite(float(gnorm)):
+                opt.step()
+                if cfg.ema > 0: ema_update(ema, raw, cfg.ema)
+                bad_run = 0
+                acc_loss += loss_tok; acc_n += 1; acc_gn += float(gnorm); acc_tok += tokens_per_step
+            else:
+                bad_run += 1; bad_total += 1
+                log(dict(step=step + 1, skipped=True, loss=loss_tok, grad_norm=float(gnorm), bad_in_a_row=bad_run))
+                if master: tqdm.write(f"step {step + 1}: non-finite loss ({loss_tok}) or gradient norm ({float(gnorm)}); "
+                                      f"update skipped ({bad_run} in a row, {bad_total} in total)")
+                if bad_run >= cfg.max_bad_steps:
+                    pbar.close()
+                    if ddp: dist.destroy_process_group()
+                    raise RuntimeError(
+                        f"Training stopped at step {step + 1}: {bad_run} steps in a row had a non-finite loss or gradient "
+                        f"(max_bad_steps={cfg.max_bad_steps}). Lower lr, check the data for out-of-range ids, "
+                        f"or resume from the last checkpoint in {run} with a smaller lr.")
+            opt.zero_grad(set_to_none=True)
+            sched.step()
+            acc_time += time.time() - t_step
+            done = step + 1
+            if (done % cfg.log_every == 0 or done == cfg.steps) and acc_n:
+                nats = acc_loss / acc_n
+                last_train = dict(step=done, loss_nats_tok=nats, loss_bits_tok=nats / math.log(2),
+                                  loss_nats_seq=nats * cfg.seq_len, lr=opt.param_groups[0]['lr'],
+                                  grad_norm=acc_gn / acc_n, tok_s=acc_tok / max(acc_time, 1e-9), bad_steps=bad_total)
+                log(last_train)
+                pbar.set_postfix(loss=f"{last_train['loss_bits_tok']:.3f} bit/tok", tok_s=f"{last_train['tok_s']:.0f}")
+                acc_loss, acc_tok, acc_n, acc_gn, acc_time = 0.0, 0, 0, 0.0, 0.0
+            if cfg.eval_every and done % cfg.eval_every == 0 and done < cfg.steps:
+                val_bpt = evaluate(done)
+                if master: tqdm.write(f"step {done}: held-out {'ELBO' if cfg.objective == 'sedd' else 'NLL'} {val_bpt:.4f} bits/token")
+            if cfg.sample_every and done % cfg.sample_every == 0 and done < cfg.steps:
+                for s in preview(done): tqdm.write(f"--- sample at step {done}:\n{s}")
+            path = checkpoint(done) if (done % cfg.ckpt_every == 0 if cfg.ckpt_every else False) or done == cfg.steps else None
+            if hook: hook('after_step', step=done, checkpoint=path, model=raw)
+        pbar.close()
+
+        # ---- the end: evaluation, samples, plot
+        val_bpt = evaluate(cfg.steps)
+        samples = preview(cfg.steps)
+        if master: plot_losses(history, run / 'loss.png')
+        if ddp: dist.destroy_process_group()
+        return dict(run_dir=str(run), step=cfg.steps, train=last_train, val_bpt=val_bpt, samples=samples,
+                    bad_steps=bad_total, history=history)
+
 
 def _check_resume(saved, cfg, path):
     "Refuse to resume a run whose model, data or objective differ from `cfg`."
