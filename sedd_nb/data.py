@@ -39,6 +39,17 @@ HUB_CORPORA = {  # our name -> (hub id, config name, text field)
 
 def _norm_name(name): return name.lower().replace('-', '').replace('_', '')
 
+def _hf_import(name: str):
+    """Import a Hugging Face module (`datasets`, `huggingface_hub`, ...). Their progress bars come from `tqdm.auto`,
+    which inside Jupyter without ipywidgets warns once, with the Python install path, that it falls back to console
+    bars; console bars are what sedd_nb shows anyway, so that one warning is silenced here, and nothing else."""
+    import importlib
+    from tqdm import TqdmWarning
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='IProgress not found', category=TqdmWarning)
+        importlib.import_module('tqdm.auto')   # it warns when first imported, also lazily from inside these libraries
+        return importlib.import_module(name)
+
 _TRUE = ('1', 'true', 'yes', 'on')
 _PROBE_CACHE = {}
 
@@ -62,7 +73,7 @@ def _hub_online(timeout=2.0) -> bool:
 @contextmanager
 def _hub_offline_mode():
     "Switch `datasets` / `huggingface_hub` to cache-only mode for the duration of the block."
-    import datasets.config as dc, huggingface_hub.constants as hc
+    dc, hc = _hf_import('datasets.config'), _hf_import('huggingface_hub.constants')
     saved = (dc.HF_HUB_OFFLINE, getattr(dc, 'HF_DATASETS_OFFLINE', None), hc.HF_HUB_OFFLINE)
     dc.HF_HUB_OFFLINE = hc.HF_HUB_OFFLINE = True
     if saved[1] is not None: dc.HF_DATASETS_OFFLINE = True
@@ -134,7 +145,7 @@ def _pydoc_texts() -> list:
     return [topics[k] for k in sorted(topics)]
 
 def _load_hub(key, split):
-    import datasets
+    datasets = _hf_import('datasets')
     hub_id, config, field = HUB_CORPORA[key]
     online = _hub_online()
     try:
@@ -281,7 +292,7 @@ class GPT2Tokenizer:
                 return cls.from_files(p/'vocab.json', p/'merges.txt', eos_token)
             raise FileNotFoundError(f"Folder {p} has neither tokenizer.json nor vocab.json + merges.txt.")
         if p.is_file(): return cls(Tokenizer.from_file(str(p)), eos_token)
-        from huggingface_hub import hf_hub_download
+        hf_hub_download = _hf_import('huggingface_hub').hf_hub_download
         online = _hub_online()
         try: path = hf_hub_download(str(name_or_dir), 'tokenizer.json', local_files_only=not online)
         except Exception as e:
@@ -422,7 +433,7 @@ def token_stream(texts_or_source, tokenizer, cache_dir=None, num_proc:int=1, spl
     n_docs = len(texts)
     show = (n_docs >= 10_000) if progress is None else progress
     if isinstance(texts, HubTexts) and num_proc > 1:
-        import datasets
+        datasets = _hf_import('datasets')
         quiet = not show and not datasets.is_progress_bar_enabled()
         if not show: datasets.disable_progress_bars()
         try:

@@ -127,8 +127,8 @@ def resolve_source(src, timeout: float = 0.5) -> Path:
     if parent != Path('.') and parent.is_dir():          # 'runs/chr' with a local runs/: a mistyped path, not an id
         near = sorted(q.name for q in parent.iterdir())[:10]
         raise FileNotFoundError(f"No such run, checkpoint or folder: {src!r}. {parent}/ holds: {', '.join(near) or 'nothing'}.")
-    from sedd_nb.data import _hub_online
-    from huggingface_hub import snapshot_download
+    from sedd_nb.data import _hub_online, _hf_import
+    snapshot_download = _hf_import('huggingface_hub').snapshot_download
     if not _hub_online(timeout):
         try: return Path(snapshot_download(str(src), local_files_only=True))   # an earlier download, if any
         except Exception: pass
