@@ -116,8 +116,8 @@ def _pack_rows(coef: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
     return torch.stack(cols, -1).contiguous()
 
 # %% ../nbs/11_fused_loss.ipynb #9e1653b1
-_PHI_TAYLOR = [1 / math.factorial(k) for k in range(2, 9)]    # phi(u) = u^2 (1/2! + u/3! + ... + u^6/8!)
-_EXPM1_TAYLOR = [1 / math.factorial(k) for k in range(1, 9)]  # expm1(u) = u (1/1! + u/2! + ... + u^7/8!)
+_PHI_TAYLOR = [1 / math.factorial(k) for k in range(2, 9)]    # phi(u) = u^2 P(u), P(u) = 1/2! + u/3! + ... + u^6/8!
+                                                              # and expm1(u) = u + phi(u) = u (1 + u P(u))
 
 def _horner(u, coefs):
     p = coefs[-1]
@@ -139,7 +139,7 @@ def _drho(x, r, o_hi, o_lo, ex):
     "Its derivative `exp(x - shift) - r` = `r expm1(u)` (float32: by the series for |u| < 1/2, as the kernel)."
     u = (x - o_hi) - o_lo
     if x.dtype == torch.float64: return torch.where(r != 0, r * torch.expm1(u), ex)
-    return torch.where((r != 0) & (u.abs() < 0.5), r * (u * _horner(u, _EXPM1_TAYLOR)), ex - r)
+    return torch.where((r != 0) & (u.abs() < 0.5), r * (u * (1 + u * _horner(u, _PHI_TAYLOR))), ex - r)
 
 
 def _row_terms(x, coef, xt, x0):
@@ -173,17 +173,21 @@ def _rows_grad_torch(x, coef, xt, x0, g):  # g (N,) upstream gradient -> (N, dim
 # %% ../nbs/11_fused_loss.ipynb #8bd96f0d
 if triton is not None:
     @triton.jit
-    def _rho_tl(x, r, o_hi, o_lo, ex):
-        "`_rho` in Triton: one term of the row sum."
-        u = (x - o_hi) - o_lo
+    def _phi_poly_tl(u):
+        "P(u) of `_PHI_TAYLOR` by Horner's rule: phi(u) = u^2 P(u), expm1(u) = u (1 + u P(u))."
         p = 1.0 / 40320.0
         p = p * u + 1.0 / 5040.0
         p = p * u + 1.0 / 720.0
         p = p * u + 1.0 / 120.0
         p = p * u + 1.0 / 24.0
         p = p * u + 1.0 / 6.0
-        p = p * u + 0.5
-        near = r * (u * u * p)
+        return p * u + 0.5
+
+    @triton.jit
+    def _rho_tl(x, r, o_hi, o_lo, ex):
+        "`_rho` in Triton: one term of the row sum."
+        u = (x - o_hi) - o_lo
+        near = r * (u * u * _phi_poly_tl(u))
         far = ex - r * (u + 1.0)
         return tl.where(r == 0.0, ex, tl.where(tl.abs(u) < 0.5, near, far))
 
@@ -191,15 +195,7 @@ if triton is not None:
     def _drho_tl(x, r, o_hi, o_lo, ex):
         "`_drho` in Triton: the derivative of one term."
         u = (x - o_hi) - o_lo
-        p = 1.0 / 40320.0
-        p = p * u + 1.0 / 5040.0
-        p = p * u + 1.0 / 720.0
-        p = p * u + 1.0 / 120.0
-        p = p * u + 1.0 / 24.0
-        p = p * u + 1.0 / 6.0
-        p = p * u + 0.5
-        p = p * u + 1.0
-        return tl.where((r != 0.0) & (tl.abs(u) < 0.5), r * (u * p), ex - r)
+        return tl.where((r != 0.0) & (tl.abs(u) < 0.5), r * (u * (1.0 + u * _phi_poly_tl(u))), ex - r)
 
     @triton.jit
     def _dse_fwd_kernel(x_ptr, x_stride, coef_ptr, xt_ptr, x0_ptr, loss_ptr, dim, BLOCK: tl.constexpr):
