@@ -4,7 +4,8 @@ unreachable. Fails on what the reader would see go wrong.
     python tools/check_docs.py [--site docs] [--shots DIR]
 
 Per page it fails on: a failed request (a 404, or any host other than 127.0.0.1), a JavaScript error, a formula
-left untypeset or typeset as an error (and fewer formulas than the page's source notebook has), build leftovers
+left untypeset, typeset as an error or showing a TeX command as text (and fewer formulas than the page's
+source notebook has), build leftovers
 (`#|`, `{target=`, `output-file:`, `show_doc(`), paths of the build machine, tqdm warnings or progress bars in
 saved outputs, a heading or tab title that is a file stem, an empty page, no previous/next link, and a link inside
 the site to a page or anchor that does not exist. It also searches the site once through the search box.
@@ -119,6 +120,9 @@ PAGE_JS = r"""(async () => {
   const h1 = art.querySelector('h1');
   return {typeset: art.querySelectorAll('mjx-container').length,
           merror: [...art.querySelectorAll('mjx-merror')].map(e => e.textContent.slice(0, 60)),
+          // text inside a formula that still holds a TeX command (text mode shows e.g. \\_ as is)
+          texcmd: [...art.querySelectorAll('mjx-assistive-mml mtext')].map(e => e.textContent)
+                   .filter(t => t.includes('\\')).map(t => t.slice(0, 60)),
           raw, untypeset, h1: h1 ? h1.textContent.replace('¶', '').trim() : '', title: document.title,
           text: (() => { const c = art.cloneNode(true);   // prose may name a directive in `code`
                          c.querySelectorAll(':not(pre) > code').forEach(e => e.remove()); 
@@ -205,6 +209,7 @@ def check(site, shots=None, verbose=True):
             if r['untypeset']: bad.append(f"{len(r['untypeset'])} formulas left untypeset: {r['untypeset'][:3]}")
             if r['raw']: bad.append(f"{len(r['raw'])} raw TeX spans in the text: {r['raw'][:3]}")
             if r['merror']: bad.append(f"{len(r['merror'])} formulas typeset as errors: {r['merror'][:3]}")
+            if r['texcmd']: bad.append(f"{len(r['texcmd'])} formulas show a TeX command as text: {r['texcmd'][:3]}")
             for what, pat in LEFTOVERS:
                 if m := re.search(pat, r['text']):
                     ctx = r['text'][max(0, m.start() - 40):m.end() + 40].replace('\n', ' ')
