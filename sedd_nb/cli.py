@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse, ast, dataclasses, inspect, os, re, sys
 from pathlib import Path
 
-from .train import TrainConfig, train, load_checkpoint, sample_texts, checkpoint_paths, _check_keys, _PRESETS
+from .train import (TrainConfig, train, load_checkpoint, sample_texts, checkpoint_paths, _check_keys, _PRESETS,
+                           _resolve_device)
 
 # %% auto #0
 __all__ = ['parse_overrides', 'fields_help', 'build_prompt', 'run_cli', 'cli']
@@ -122,13 +123,6 @@ def _parser() -> argparse.ArgumentParser:
     vp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', ...")
     return ap
 
-def _device(name):
-    import torch
-    if name == 'auto': return 'cuda' if torch.cuda.is_available() else 'cpu'
-    if name.startswith('cuda') and not torch.cuda.is_available():
-        raise ValueError(f"--device {name}: CUDA is not available on this machine; use --device cpu.")
-    return name
-
 def _finished(cfg: TrainConfig):
     "The step of the newest checkpoint in `cfg.out_dir` when it has already reached `cfg.steps`, else None."
     found = checkpoint_paths(Path(cfg.out_dir)) if Path(cfg.out_dir).is_dir() else []
@@ -152,7 +146,7 @@ def _cmd_train(a):
     return res
 
 def _cmd_sample(a):
-    device = _device(a.device)
+    device = _resolve_device(a.device)
     ck = load_checkpoint(a.ckpt, ema=not a.raw, device=device, tokenizer=a.tokenizer)
     length = a.length or ck['cfg'].seq_len
     if ck['cfg'].objective == 'ar' and a.suffix:
@@ -174,7 +168,7 @@ def _cmd_export(a):
 
 def _cmd_eval(a):
     from sedd_nb.eval import zero_shot_ppl
-    ck = load_checkpoint(a.ckpt, device=_device(a.device), tokenizer=a.tokenizer)
+    ck = load_checkpoint(a.ckpt, device=_resolve_device(a.device), tokenizer=a.tokenizer)
     r = zero_shot_ppl(ck, a.dataset, n_t=a.n_t, mc=a.mc, batch_size=a.batch_size, max_tokens=a.max_tokens,
                       seed=a.seed, progress=True)
     how = f"ELBO, {r['n_t']} Gauss-Legendre nodes x {r['mc']} draws" if r['objective'] == 'sedd' else 'exact NLL'

@@ -169,10 +169,15 @@ def _check_state(state: dict, model, unknown: list, where: str):
     if bad: problems.append(f"shapes that contradict the config: {'; '.join(bad[:4])}")
     if problems: raise ValueError(f"{where}: the weights do not fit the configured network ({'; '.join(problems)}).")
 
+def _inv_freq(mc, dtype=torch.float32) -> torch.Tensor:
+    "The paper's rotary buffer for ModelConfig `mc`: `rope_base ** (-2i / head_dim)` (our `rotary_angles` uses the same)."
+    hd = mc.head_dim
+    return 1.0 / (mc.rope_base ** (torch.arange(0, hd, 2, dtype=dtype) / hd))
+
 def _check_rotary(raw: dict, mc, where: str):
     if ROTARY_KEY not in raw: return
     hd = mc.head_dim
-    ours = 1.0 / (mc.rope_base ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    ours = _inv_freq(mc, torch.float64)
     theirs = raw[ROTARY_KEY].double().reshape(-1)
     if theirs.shape != ours.shape or not torch.allclose(theirs, ours, rtol=1e-5, atol=0):
         raise ValueError(f"{where}: {ROTARY_KEY} does not hold the rotary frequencies of base {mc.rope_base} "
@@ -181,7 +186,6 @@ def _check_rotary(raw: dict, mc, where: str):
 def load_pretrained(src, device='cpu', tokenizer=None) -> dict:
     "Model (eval mode), graph, noise, tokenizer, cfg of a Hub folder or Hub id: the bundle of `load_checkpoint`."
     from sedd_nb.model import ModelConfig, SEDDModel
-    from sedd_nb import data
     folder = resolve_source(src)
     if not (folder/'config.json').is_file():
         raise FileNotFoundError(f"{folder} has no config.json, so it is not a model in the Hub layout (config.json "
@@ -272,8 +276,7 @@ def export_run(src, out, ema: bool = True, overwrite: bool = False) -> Path:
     extra = dict(model_config=mc.to_dict(), train_config=b['cfg'].to_dict(), step=b['step'], weights='ema' if ema else 'raw',
                  metrics=_run_metrics(Path(b['path'])))
     state = {k: v.detach().cpu().contiguous() for k, v in to_paper_names(b['model'].state_dict()).items()}
-    hd = mc.head_dim
-    state[ROTARY_KEY] = 1.0 / (mc.rope_base ** (torch.arange(0, hd, 2).float() / hd))
+    state[ROTARY_KEY] = _inv_freq(mc)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.', dir=out.parent))
     try:
