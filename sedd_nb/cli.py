@@ -102,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument('--top-p', type=float, default=None,
                     help="opt-in nucleus filtering in (0, 1]: keep the likeliest tokens holding this much probability "
                          "(more fluent, less diverse; no longer the model's distribution)")
+    sp.add_argument('--temperature', type=float, default=None,
+                    help="opt-in temperature > 0 of each token choice (< 1: surer and less diverse; 1: the model)")
+    sp.add_argument('--unmask', choices=('random', 'confidence'), default='random',
+                    help="'random' (default): the reverse process; 'confidence': reveal the positions the model is "
+                         "surest of first (MaskGIT-style; more fluent, less diverse)")
     sp.add_argument('--tokenizer', default=None, help="tokenizer file or folder (pretrained models without one)")
     sp.add_argument('--seed', type=int, default=0, help='random seed of the sampler (default: 0)')
     sp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...")
@@ -129,7 +134,7 @@ def _finished(cfg: TrainConfig):
     if not found: return None
     m = re.fullmatch(r'ckpt_(\d+)\.pt', found[-1].name)
     step = int(m.group(1)) if m else None
-    return step if step is not None and step >= cfg.steps else None
+    return step if step is not None and step == cfg.steps else None
 
 # %% ../nbs/15_cli.ipynb #c462bf0c
 def _cmd_train(a):
@@ -154,7 +159,8 @@ def _cmd_sample(a):
     prompt = build_prompt(ck['tokenizer'], a.n, length, a.prompt, a.suffix).to(device)
     texts = sample_texts(ck['model'], ck['graph'], ck['noise'], ck['tokenizer'], a.n, length, a.steps,
                          ck['cfg'].objective, prompt=prompt if (a.prompt or a.suffix) else None,
-                         seed=a.seed, device=device, progress=True, top_p=a.top_p)
+                         seed=a.seed, device=device, progress=True, top_p=a.top_p, temperature=a.temperature,
+                         unmask=a.unmask)
     for s in texts: print('---\n' + s)
     return texts
 

@@ -136,7 +136,7 @@ def _read_local(path:Path, errors:str, text_field:str) -> list:
             raise ValueError(f"{path}:{i} is not valid JSON ({e.msg}); a .jsonl corpus needs one JSON object per line.") from e
         if not isinstance(rec, dict) or not isinstance(rec.get(text_field), str):
             keys = list(rec) if isinstance(rec, dict) else type(rec).__name__
-            raise ValueError(f"{path}:{i} has no string field {text_field!r} (found {keys}); pass text_field= to pick the field.")
+            raise ValueError(f"{path}:{i} has no string field {text_field!r} (found {keys}); records need a string {text_field!r} field (from Python, load_texts(path, text_field=...) reads another one).")
         docs.append(rec[text_field])
     return docs
 
@@ -354,9 +354,15 @@ def load_tokenizer(path):
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{p} is not a tokenizer JSON file ({e}).") from e
     if isinstance(data, dict) and data.get('format') == 'sedd_nb.tokenizer':
-        if data.get('kind') == 'char': return CharTokenizer(list(data['chars']), data.get('unknown', 'unk'))
+        if data.get('kind') == 'char':
+            if not isinstance(data.get('chars'), str) or not data['chars']:
+                raise ValueError(f"{p} is a char tokenizer file without its 'chars' string (damaged or hand-edited); "
+                                 f"save the tokenizer again with CharTokenizer.save.")
+            return CharTokenizer(list(data['chars']), data.get('unknown', 'unk'))
         if data.get('kind') == 'bpe':
             from tokenizers import Tokenizer
+            if not isinstance(data.get('tokenizer'), dict):
+                raise ValueError(f"{p} is a BPE tokenizer file without its 'tokenizer' object (damaged or hand-edited).")
             return GPT2Tokenizer(Tokenizer.from_str(json.dumps(data['tokenizer'])), data.get('eos_token', EOS_TOKEN))
         raise ValueError(f"{p}: unknown tokenizer kind {data.get('kind')!r}; expected 'char' or 'bpe'.")
     if isinstance(data, dict) and 'model' in data: return GPT2Tokenizer.from_pretrained(p)
@@ -404,6 +410,35 @@ def _chunks(texts, size):
     else:
         for s in range(0, len(texts), size): yield texts[s:s + size]
 
+_HASH_BLOCK = 64 << 20            # the cache's checksum is one sha256 per 64 MiB of the file
+_HASH_CHECKED = 8                 # blocks verified on load: all of a cache up to 512 MiB, 8 spread blocks beyond
+
+class _BlockHasher:
+    "sha256 of each `_HASH_BLOCK` bytes of a file as it is written."
+    def __init__(self): self.done, self.h, self.n = [], hashlib.sha256(), 0
+    def update(self, b: bytes):
+        mv = memoryview(b)
+        while len(mv):
+            take = min(len(mv), _HASH_BLOCK - self.n)
+            self.h.update(mv[:take]); self.n += take; mv = mv[take:]
+            if self.n == _HASH_BLOCK: self.done.append(self.h.hexdigest()); self.h, self.n = hashlib.sha256(), 0
+    def digests(self): return self.done + ([self.h.hexdigest()] if self.n else [])
+
+def _blocks_to_check(n_blocks: int) -> list:
+    if n_blocks <= _HASH_CHECKED: return list(range(n_blocks))
+    return sorted({int(round(i * (n_blocks - 1) / (_HASH_CHECKED - 1))) for i in range(_HASH_CHECKED)})
+
+def _cache_intact(bin_path: Path, meta: dict) -> str:
+    "'' if the cache file matches its stored checksums (spot-checked beyond 512 MiB), else what is wrong."
+    digests = meta.get('sha256_blocks')
+    if not isinstance(digests, list): return 'it has no checksum (written by an older sedd_nb)'
+    with open(bin_path, 'rb') as f:
+        for b in _blocks_to_check(len(digests)):
+            f.seek(b * _HASH_BLOCK)
+            if hashlib.sha256(f.read(_HASH_BLOCK)).hexdigest() != digests[b]:
+                return f'its bytes {b * _HASH_BLOCK:,}..{(b + 1) * _HASH_BLOCK:,} differ from the checksum written with it'
+    return ''
+
 def _default_cache_dir(): return Path(os.environ.get('SEDD_NB_CACHE', '~/.cache/sedd_nb')).expanduser()/'tokens'
 
 # %% ../nbs/09_data.ipynb #ee07dfba
@@ -425,9 +460,13 @@ def token_stream(texts_or_source, tokenizer, cache_dir=None, num_proc:int=1, spl
         cache_dir.mkdir(parents=True, exist_ok=True)
         bin_path, meta_path = cache_dir/f"{label}-{key}.bin", cache_dir/f"{label}-{key}.json"
         if meta_path.is_file() and bin_path.is_file():
-            meta = json.loads(meta_path.read_text())
-            if bin_path.stat().st_size == meta['n_tokens'] * np.dtype(meta['dtype']).itemsize and meta['n_tokens'] > 0:
-                return np.memmap(bin_path, dtype=meta['dtype'], mode='r', shape=(meta['n_tokens'],))
+            try: meta = json.loads(meta_path.read_text())
+            except (OSError, json.JSONDecodeError): meta = {}
+            size_ok = (meta.get('n_tokens', 0) > 0 and
+                       bin_path.stat().st_size == meta['n_tokens'] * np.dtype(meta.get('dtype', 'uint8')).itemsize)
+            why = _cache_intact(bin_path, meta) if size_ok else 'its size does not match its metadata'
+            if not why: return np.memmap(bin_path, dtype=meta['dtype'], mode='r', shape=(meta['n_tokens'],))
+            warnings.warn(f"Token cache {bin_path} is not intact ({why}); tokenizing the corpus again.")
 
     _STATS['tokenize_runs'] += 1
     n_docs = len(texts)
@@ -456,13 +495,13 @@ def token_stream(texts_or_source, tokenizer, cache_dir=None, num_proc:int=1, spl
     try:
         if cache_dir is not False:
             tmp_bin = cache_dir/f".{label}-{key}.{uuid.uuid4().hex}.tmp"
-            f = open(tmp_bin, 'wb')
+            f = open(tmp_bin, 'wb'); hasher = _BlockHasher()
         with tqdm(total=n_docs, unit='doc', desc='tokenizing', disable=not show) as bar:
             for arr in pieces:
                 if arr.size and arr.max() >= tokenizer.vocab_size:
                     raise ValueError(f"Tokenizer produced id {arr.max()} >= vocab_size={tokenizer.vocab_size}.")
                 arr = arr.astype(dtype)
-                if tmp_bin is not None: arr.tofile(f)
+                if tmp_bin is not None: b = arr.tobytes(); f.write(b); hasher.update(b)
                 else: out.append(arr)
                 n += arr.size; bar.update(min(chunk_docs, n_docs - bar.n))
         if n == 0:
@@ -474,7 +513,7 @@ def token_stream(texts_or_source, tokenizer, cache_dir=None, num_proc:int=1, spl
         meta = dict(n_tokens=int(n), dtype=np.dtype(dtype).name, vocab_size=tokenizer.vocab_size,
                     eos_id=tokenizer.eos_id, n_docs=n_docs, corpus=corpus_id, source=label,
                     tokenizer_kind=getattr(tokenizer, 'kind', type(tokenizer).__name__),
-                    tokenizer=tokenizer.fingerprint)
+                    tokenizer=tokenizer.fingerprint, sha256_blocks=hasher.digests())
         _atomic_write_text(meta_path, json.dumps(meta, indent=1))
         return np.memmap(bin_path, dtype=dtype, mode='r', shape=(n,))
     finally:
@@ -505,7 +544,8 @@ def _check_pos_int(name, v, minimum=1):
 
 class BlockLoader:
     "Endless iterator of (batch_size, seq_len) int64 blocks of a token stream: seeded order, DDP shards, resumable."
-    def __init__(self, stream, seq_len:int, batch_size:int, rank:int=0, world_size:int=1, seed:int=0, shuffle:bool=True):
+    def __init__(self, stream, seq_len:int, batch_size:int, rank:int=0, world_size:int=1, seed:int=0, shuffle:bool=True,
+                 what:str='token stream'):
         _check_pos_int('seq_len', seq_len); _check_pos_int('batch_size', batch_size)
         _check_pos_int('world_size', world_size); _check_pos_int('rank', rank, 0)
         if rank >= world_size: raise ValueError(f"rank must be in [0, world_size={world_size}), got {rank}.")
@@ -517,7 +557,7 @@ class BlockLoader:
         self.n_tokens, self.n_blocks = n, n // self.seq_len
         if self.n_blocks < world_size:
             need = self.seq_len * world_size
-            raise ValueError(f"The token stream has {n} tokens, but one block of seq_len={seq_len} per rank "
+            raise ValueError(f"The {what} has {n} tokens, but one block of seq_len={seq_len} per rank "
                              f"(world_size={world_size}) needs at least {need} tokens. Use a longer corpus, a smaller "
                              f"seq_len, or fewer ranks.")
         self.blocks_per_rank = self.n_blocks // world_size

@@ -14,8 +14,8 @@ from tqdm import tqdm
 # %% auto #0
 __all__ = ['DETOKENIZERS', 'EVAL_SETS', 'wikitext_detokenize', 'ptb_detokenize', 'lambada_detokenize', 'lm1b_detokenize',
            'eval_texts', 'chunk_stream', 'encode_docs', 'score_blocks', 'zero_shot_ppl', 'heldout_tokens',
-           'generative_ppl', 'gpt2_generative_ppl', 'corpus_words', 'known_word_rate', 'sampling_sweep',
-           'plot_tradeoff']
+           'generative_ppl', 'gpt2_generative_ppl', 'corpus_words', 'known_word_rate', 'distinct_n', 'char_entropy',
+           'sample_report', 'format_report', 'sampling_sweep', 'plot_tradeoff']
 
 # %% ../nbs/13_eval.ipynb #0b4942a5
 def _join_clitics(s: str) -> str:
@@ -264,6 +264,33 @@ def known_word_rate(samples,        # list of strings (decoded samples)
     words = [w.lower() for s in samples for w in _WORD.findall(s)]
     known = sum(w in vocabulary for w in words)
     return dict(rate=known / len(words) if words else float('nan'), n_words=len(words), n_known=known)
+
+# %% ../nbs/13_eval.ipynb #5f2ddf0e
+def distinct_n(samples, n: int = 4) -> float:
+    "Distinct n-grams / all n-grams, pooled over `samples` (strings: characters; lists or tensors of ids: tokens)."
+    from sedd_nb.graphs import check_int
+    n = check_int('distinct_n: n', n)
+    seqs = [s if isinstance(s, str) else [int(i) for i in s] for s in samples]
+    grams = [tuple(s[i:i + n]) for s in seqs for i in range(len(s) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else float('nan')
+
+def char_entropy(samples) -> float:
+    "Entropy (bits) of the character frequencies of all `samples` together."
+    from collections import Counter
+    c = Counter(ch for s in samples for ch in s)
+    tot = sum(c.values())
+    return -sum(v / tot * math.log2(v / tot) for v in c.values()) if tot else float('nan')
+
+def sample_report(samples, vocabulary) -> dict:
+    "Known-word rate, distinct 2- and 4-grams and character entropy of decoded `samples`."
+    k = known_word_rate(samples, vocabulary)
+    return dict(known_words=k['rate'], n_words=k['n_words'], distinct_2=distinct_n(samples, 2),
+                distinct_4=distinct_n(samples, 4), char_entropy=char_entropy(samples))
+
+def format_report(r: dict) -> str:
+    "One line of a `sample_report`."
+    return (f"known words {r['known_words']:.1%} of {r['n_words']}, distinct 2-grams {r['distinct_2']:.3f}, "
+            f"4-grams {r['distinct_4']:.3f}, character entropy {r['char_entropy']:.2f} bits")
 
 # %% ../nbs/13_eval.ipynb #8f7577aa
 def sampling_sweep(bundle, ar_bundle, steps=(8, 16, 32, 64, 128, 256), predictors=('euler', 'tau_leaping', 'analytic'),

@@ -6,12 +6,13 @@ Docs: https://sedd-nb.github.io/sedd_nb/graphs.html.md"""
 
 # %% ../nbs/03_graphs.ipynb #a749693d
 from __future__ import annotations
-import math
+import math, numbers
 import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['sample_categorical', 'log_expm1', 'Graph', 'Uniform', 'Absorbing', 'absorbing_shift', 'toy_markov_p0', 'ExactProcess']
+__all__ = ['sample_categorical', 'log_expm1', 'check_int', 'Graph', 'Uniform', 'Absorbing', 'absorbing_shift', 'toy_markov_p0',
+           'ExactProcess']
 
 # %% ../nbs/03_graphs.ipynb #fb7d007e
 def _check_probs_total(total):
@@ -105,6 +106,13 @@ def log_expm1(s: torch.Tensor) -> torch.Tensor:
     return torch.where(s < 0.05, series, direct)
 
 # %% ../nbs/03_graphs.ipynb #cb50ecd7
+def check_int(name: str, v, minimum: int = 1) -> int:
+    "`v` as an int if it is an integer (Python or NumPy, not bool) >= `minimum`; a clear TypeError/ValueError otherwise."
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {v!r} ({type(v).__name__}).")
+    if v < minimum: raise ValueError(f"{name} must be >= {minimum}, got {v}.")
+    return int(v)
+
 class Graph:
     """A forward corruption process on `dim` token states, given by its rate matrix Q (Q[y, x] = rate x -> y).
 
@@ -175,8 +183,7 @@ class Uniform(Graph):
     "Uniform graph on V tokens: each token is resampled uniformly at rate 1 (Q = J/V - I, dim = V)."
     absorb = False
     def __init__(self, V: int):  # vocabulary size (number of data tokens)
-        if V < 2: raise ValueError(f"Uniform needs a vocabulary of at least 2 tokens, got V={V}.")
-        self.V = self.dim = int(V)
+        self.V = self.dim = check_int('Uniform: the vocabulary size V', V, 2)
     def __repr__(self): return f"Uniform(V={self.V})"
 
     def rate(self, x, dtype=None):
@@ -238,8 +245,8 @@ class Absorbing(Graph):
     "Absorbing graph: each of V data tokens jumps to MASK (id V) at rate 1; dim = V + 1."
     absorb = True
     def __init__(self, V: int):  # vocabulary size (number of data tokens); the mask token gets id V
-        if V < 1: raise ValueError(f"Absorbing needs at least 1 data token, got V={V}.")
-        self.V, self.dim, self.mask = int(V), int(V) + 1, int(V)
+        V = check_int('Absorbing: the number of data tokens V', V, 1)
+        self.V, self.dim, self.mask = V, V + 1, V
     def __repr__(self): return f"Absorbing(V={self.V})"
 
     def rate(self, x, dtype=None):

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import torch
 from tqdm import tqdm
-from .graphs import Graph
+from .graphs import Graph, check_int
 from .losses import dse_loss, expected_dse, _check_batch
 
 # %% auto #0
@@ -65,7 +65,7 @@ def elbo(score_fn,                      # callable (xt (N, L), sigma (N,)) -> lo
     "Upper bound on -log p(x0) per sequence in nats: quadrature over t of the expected DSE plus `prior_kl`."
     x0c, m = _check_batch(graph, x0, mask)
     B, L = x0c.shape
-    if mc < 1: raise ValueError(f"mc (draws of x_t per node) must be >= 1; got {mc}.")
+    check_int('elbo: n_t (Gauss-Legendre nodes)', n_t); check_int('elbo: mc (draws of x_t per node)', mc)
     if return_se and mc < 2 and not enumerate_xt:
         raise ValueError("A Monte Carlo standard error needs mc >= 2 draws per node; raise mc or drop return_se.")
     if enumerate_xt and mask is not None:

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from .graphs import Graph, ExactProcess, log_expm1
 
 # %% auto #0
-__all__ = ['dse_loss', 'all_sequences', 'expected_dse', 'ToyScoreMLP', 'train_toy_score_model']
+__all__ = ['T_SAMPLINGS', 'dse_loss', 'all_sequences', 'expected_dse', 'ToyScoreMLP', 'train_toy_score_model']
 
 # %% ../nbs/05_losses.ipynb #8579c9fa
 def _data_vocab(graph: Graph) -> int:
@@ -53,6 +53,8 @@ def _check_log_score(log_score, xt: torch.Tensor, graph: Graph):
         raise ValueError(f"score_fn must return float log-scores of shape (B, L, graph.dim) = {want}; got {got}.{hint}")
 
 # %% ../nbs/05_losses.ipynb #e721218a
+T_SAMPLINGS = ('uniform', 'low_discrepancy')
+
 def dse_loss(score_fn,                  # callable (xt (B, L) long, sigma (B,)) -> log_score (B, L, graph.dim)
              graph: Graph,              # the forward process (`Uniform` or `Absorbing`)
              noise,                     # noise schedule: noise(t) -> (sigma, dsigma)
@@ -62,19 +64,29 @@ def dse_loss(score_fn,                  # callable (xt (B, L) long, sigma (B,)) 
              mask: torch.Tensor | None = None, # (B, L) 1 = real token, 0 = padding (ignored, left un-noised)
              generator: torch.Generator | None = None, # randomness for t and x_t
              score_entropy=None,        # replacement for `graph.score_entropy`, same signature (fused kernels)
+             t_sampling: str = 'uniform', # when `t` is None: 'uniform' (i.i.d.) or 'low_discrepancy' (one t per 1/B slice)
             ) -> torch.Tensor:          # (B,) per-sequence loss dsigma * sum_i score entropy, float32 or wider
     "One-sample estimate of the score part of the ELBO per sequence: the denoising score entropy loss of SEDD."
     x0_orig = x0
     x0, mask = _check_batch(graph, x0, mask)
     B, L = x0.shape
     if not 0 <= eps < 1: raise ValueError(f"eps must lie in [0, 1); got {eps}.")
+    if t_sampling not in T_SAMPLINGS: raise ValueError(f"t_sampling must be one of {T_SAMPLINGS}, got {t_sampling!r}.")
     if t is None:
-        t = eps + (1 - eps) * torch.rand(B, generator=generator, device=x0.device)
+        u = torch.rand(1 if t_sampling == 'low_discrepancy' else B, generator=generator, device=x0.device)
+        if t_sampling == 'low_discrepancy':          # one shared offset: (u + i) / B, one time per slice, rows shuffled
+            order = torch.randperm(B, generator=generator, device=x0.device)
+            u = (u + order) / B                      # so that every row's t is U(0, 1), whatever the row order
+        t = eps + (1 - eps) * u
     else:
         t = torch.as_tensor(t, device=x0.device)
         if not t.is_floating_point(): t = t.to(torch.get_default_dtype())
         if t.dim() == 0: t = t.expand(B)
         if tuple(t.shape) != (B,): raise ValueError(f"t must be a scalar or have shape (B,) = ({B},); got {tuple(t.shape)}.")
+        if B and not bool(((t > 0) & (t <= 1)).all()):
+            bad = t[~((t > 0) & (t <= 1))][0].item()
+            raise ValueError(f"t must lie in (0, 1], got {bad!r}: at t = 0 the data are clean and the loss weight "
+                             f"dsigma * score is undefined. Use t >= eps (the default draw is U(eps, 1), eps = {eps}).")
     sigma, dsigma = noise(t)                                     # (B,), (B,)
     xt = graph.sample_transition(x0, sigma[:, None], generator=generator)  # (B, L)
     if mask is not None: xt = torch.where(mask, xt, x0_orig.long())       # padding stays padding

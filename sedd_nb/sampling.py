@@ -6,14 +6,15 @@ Docs: https://sedd-nb.github.io/sedd_nb/sampling.html.md"""
 
 # %% ../nbs/06_sampling.ipynb #244a3059
 from __future__ import annotations
+import math
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
-from .graphs import sample_categorical
+from .graphs import sample_categorical, check_int
 
 # %% auto #0
-__all__ = ['PREDICTORS', 'normalise_probs', 'score_from_model', 'euler_probs', 'tau_leaping_probs', 'analytic_probs',
-           'denoise_probs', 'top_p_filter', 'sample', 'show_frames']
+__all__ = ['PREDICTORS', 'UNMASK_ORDERS', 'normalise_probs', 'score_from_model', 'euler_probs', 'tau_leaping_probs',
+           'analytic_probs', 'denoise_probs', 'top_p_filter', 'temperature_filter', 'sample', 'show_frames']
 
 # %% ../nbs/06_sampling.ipynb #774537fc
 def _bcast(v, like: torch.Tensor) -> torch.Tensor:
@@ -106,6 +107,22 @@ def top_p_filter(probs: torch.Tensor,   # (..., K) step distributions, >= 0
         p.copy_(torch.zeros_like(p).scatter_(-1, order, sp * (mass / kept.clamp_min(torch.finfo(p.dtype).tiny))))
     return probs
 
+# %% ../nbs/06_sampling.ipynb #c2490001
+def temperature_filter(probs: torch.Tensor,   # (..., K) step distributions, >= 0
+                       temperature: float,     # > 0; 1 leaves probs as they are
+                       skip_last: bool = False,  # leave the last column (absorbing: staying masked) as it is
+                      ) -> torch.Tensor:       # probs, in place: each row keeps its mass, spread as p ** (1 / T)
+    "Tempered rows: every row's entries raised to 1 / `temperature`, rescaled to the row's original mass."
+    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite number > 0; got {temperature!r}.")
+    if temperature == 1: return probs
+    body = probs[..., :-1] if skip_last else probs
+    mass = body.sum(-1, keepdim=True)
+    peak = body.amax(-1, keepdim=True).clamp_min(torch.finfo(body.dtype).tiny)
+    body.div_(peak).pow_(1 / temperature)                               # scaled first: no underflow of the peak
+    body.mul_(mass / body.sum(-1, keepdim=True).clamp_min(torch.finfo(body.dtype).tiny))
+    return probs
+
 # %% ../nbs/06_sampling.ipynb #94611e1a
 PREDICTORS = ('analytic', 'euler', 'tau_leaping')
 
@@ -127,19 +144,31 @@ def _check_prompt(prompt, shape, graph, device):
     return prompt >= 0, prompt
 
 def _check_args(shape, steps, predictor, eps):
-    shape = tuple(int(s) for s in shape)
-    if len(shape) != 2 or min(shape) < 1:
-        raise ValueError(f"shape must be (batch, length) with both >= 1; got {shape}.")
+    shape = tuple(shape)
+    if len(shape) != 2: raise ValueError(f"shape must be (batch, length) with both >= 1; got {shape}.")
+    shape = (check_int('shape[0] (batch)', shape[0]), check_int('shape[1] (length)', shape[1]))
     if predictor not in PREDICTORS:
         raise ValueError(f"predictor={predictor!r} is unknown; choose one of {PREDICTORS}.")
-    if int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be a positive integer; got {steps!r}.")
+    check_int('steps', steps)
     if not 0 < eps < 1:
         raise ValueError(f"eps is the last time of the grid (then the denoising step goes to sigma = 0); "
                          f"expected 0 < eps < 1, got {eps}. The default 1e-5 is fine.")
     return shape
 
 # %% ../nbs/06_sampling.ipynb #19945b62
+UNMASK_ORDERS = ('random', 'confidence')
+
+def _reveal_surest(graph, score, x, left, shape_probs, generator):
+    "Draw a token at every masked position from p(y | context); keep the `left` (B,) least confident ones masked."
+    masked = x == graph.mask                                            # (B, L)
+    p = score[..., :-1]                                                 # (B, L, V) proportional to p(y | context)
+    p = shape_probs(p / p.sum(-1, keepdim=True), False)
+    y = sample_categorical(p, generator=generator)                      # (B, L)
+    conf = p.gather(-1, y[..., None])[..., 0].masked_fill(~masked, -1.)  # confidence of the drawn token
+    n_reveal = (masked.sum(-1) - left).clamp_min(0)                     # (B,)
+    rank = conf.argsort(dim=-1, descending=True, stable=True).argsort(dim=-1)    # 0 = surest
+    return torch.where(masked & (rank < n_reveal[:, None]), y, x)
+
 @torch.no_grad()
 def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) float) -> log_score (B, L, graph.dim)
            graph,                      # a `sedd_nb.graphs.Graph`: Uniform(V) or Absorbing(V)
@@ -153,13 +182,22 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
            device=None,                # default: the prompt's device, else cpu
            generator: torch.Generator | None = None,  # for reproducible draws
            top_p: float | None = None, # opt-in nucleus filtering of every step's distributions (see above)
+           temperature: float | None = None, # opt-in temperature of every step's token choice (see above)
+           unmask: str = 'random',     # 'random': the reverse process; 'confidence' (absorbing): surest positions first
            progress: bool = False,     # show a tqdm bar over the steps
            return_traj: bool = False,  # return the list of every xt instead of the final one
           ) -> torch.Tensor | list[torch.Tensor]:  # (B, L) long tokens, or the trajectory (first: limit draw, last: sample)
     "Draw samples by running the reverse diffusion with `score_fn` from the limit distribution to clean tokens."
     shape = _check_args(shape, steps, predictor, eps)
     if top_p is not None and not 0 < top_p <= 1: raise ValueError(f"top_p must be in (0, 1]; got {top_p!r}.")
-    nucleus = (lambda p, last: p) if top_p in (None, 1) else (lambda p, last: top_p_filter(p, top_p, skip_last=last))
+    if temperature is not None: temperature_filter(torch.ones(1), temperature)     # validates it
+    if unmask not in UNMASK_ORDERS: raise ValueError(f"unmask={unmask!r} is unknown; choose one of {UNMASK_ORDERS}.")
+    if unmask == 'confidence' and not graph.absorb:
+        raise ValueError("unmask='confidence' orders the unmasking of masked positions, so it needs the absorbing graph; "
+                         f"{graph!r} has no mask token.")
+    def nucleus(p, last):
+        if temperature not in (None, 1): p = temperature_filter(p, temperature, skip_last=last)
+        return p if top_p in (None, 1) else top_p_filter(p, top_p, skip_last=last)
     if device is None: device = prompt.device if isinstance(prompt, torch.Tensor) else 'cpu'
     fixed, prompt = _check_prompt(prompt, shape, graph, device)
     keep = (lambda x: x) if fixed is None else (lambda x: torch.where(fixed, prompt, x))
@@ -168,10 +206,16 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
     ts = torch.linspace(1., eps, steps + 1, dtype=torch.float64, device=device)
     dt = (1. - eps) / steps
     B = shape[0]
+    free = torch.ones(shape, dtype=torch.bool, device=device) if fixed is None else ~fixed
     for k in tqdm(range(steps), disable=not progress, desc=f'sampling ({predictor})', leave=False):
         t = ts[k].reshape(1)
         sigma, dsigma = noise(t)                                           # (1,), (1,)
         score = score_from_model(score_fn, graph, x, sigma.float().expand(B))
+        if unmask == 'confidence':        # as many masks left as the process expects at t_{k+1}, the surest revealed
+            left = (free.sum(-1) * -torch.expm1(-noise.total(ts[k + 1].reshape(1)))).round().long()   # (B,)
+            x = keep(_reveal_surest(graph, score, x, left, nucleus, generator)); del score
+            if return_traj: traj.append(x.clone())
+            continue
         if predictor == 'analytic':
             probs = analytic_probs(graph, score, x, (sigma - noise.total(ts[k + 1].reshape(1))).expand(B))
         elif predictor == 'euler':
@@ -185,8 +229,10 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
     if denoise:
         sigma = noise.total(ts[-1].reshape(1))
         score = score_from_model(score_fn, graph, x, sigma.float().expand(B))
-        probs = denoise_probs(graph, score, x, sigma.expand(B)); del score
-        x = keep(sample_categorical(nucleus(probs, False), generator=generator))
+        if unmask == 'confidence': x = keep(_reveal_surest(graph, score, x, torch.zeros_like(x[:, 0]), nucleus, generator))
+        else:
+            probs = denoise_probs(graph, score, x, sigma.expand(B)); del score
+            x = keep(sample_categorical(nucleus(probs, False), generator=generator))
         if return_traj: traj.append(x.clone())
     return traj if return_traj else x
 

@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/train.html.md"""
 
 # %% ../nbs/10_train.ipynb #a1a3cbd7
 from __future__ import annotations
-import contextlib, copy, dataclasses, difflib, json, math, os, random, re, socket, time, warnings
+import contextlib, copy, dataclasses, difflib, json, math, os, random, re, shutil, socket, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -25,8 +25,14 @@ __all__ = ['TrainConfig', 'make_graph', 'make_noise', 'build_model', 'lr_factor'
 
 # %% ../nbs/10_train.ipynb #c8e5d8bb
 _CHOICES = dict(graph=('absorbing', 'uniform'), noise=('loglinear', 'geometric'), objective=('sedd', 'ar'),
-                model=('tiny', 'char', 'small', 'medium'), schedule=('cosine', 'constant'))
+                model=('tiny', 'char', 'small', 'medium'), schedule=('cosine', 'constant'),
+                t_sampling=('uniform', 'low_discrepancy'))
 _PRESETS = ('char_tiny', 'char', 'gpt2_small', 'gpt2_medium')
+
+def _preset(base: dict, kw: dict) -> dict:
+    "A preset's fields with the overrides `kw`; a preset's warmup shrinks to a shorter run's steps (an explicit one does not)."
+    if 'warmup' not in kw and _is_int(kw.get('steps')): base = {**base, 'warmup': min(base.get('warmup', 100), kw['steps'])}
+    return {**base, **kw}
 
 @dataclass
 class TrainConfig:
@@ -37,6 +43,7 @@ class TrainConfig:
     graph: str = 'absorbing'         # forward process: 'absorbing' (mask token) or 'uniform'
     noise: str = 'loglinear'         # noise schedule: 'loglinear' or 'geometric'
     objective: str = 'sedd'          # 'sedd' (score entropy) or 'ar' (causal model, next-token cross entropy)
+    t_sampling: str = 'uniform'      # times of a SEDD batch: 'uniform' (i.i.d.) or 'low_discrepancy' (one per 1/B slice)
     model: str = 'tiny'              # `ModelConfig` preset: 'tiny', 'char', 'small', 'medium'
     model_kw: dict = field(default_factory=dict)  # overrides of the model preset, e.g. {'n_layers': 2}
     seq_len: int = 128               # tokens per training block
@@ -82,27 +89,27 @@ class TrainConfig:
     @classmethod
     def char_tiny(cls, **kw):
         "Seconds on a CPU: the tiny model on 32-character blocks of the embedded pydoc corpus (for tests)."
-        return cls(**{**dict(out_dir='runs/char_tiny', model='tiny', seq_len=32, batch_size=16, steps=50, lr=1e-3,
+        return cls(**_preset(dict(out_dir='runs/char_tiny', model='tiny', seq_len=32, batch_size=16, steps=50, lr=1e-3,
                              warmup=5, eval_every=0, eval_batches=1, elbo_points=4, sample_steps=16, n_samples=2,
-                             ckpt_every=25, log_every=5), **kw})
+                             ckpt_every=25, log_every=5), kw))
 
     @classmethod
     def char(cls, **kw):
         "The tutorial run: character-level pydoc text, readable word-like samples after a few CPU minutes."
-        return cls(**{**dict(out_dir='runs/char', model='char', seq_len=64, batch_size=32, steps=3300, lr=1.5e-3,
-                             warmup=50, ema=0.99,
+        return cls(**_preset(dict(out_dir='runs/char', model='char', seq_len=64, batch_size=32, steps=3300, lr=1.5e-3,
+                             warmup=50, ema=0.99, val_frac=0.2,
                              eval_every=500, eval_batches=4, elbo_points=8, sample_every=0, sample_steps=64,
-                             n_samples=4, ckpt_every=500, log_every=20), **kw})
+                             n_samples=4, ckpt_every=500, log_every=20), kw))
 
     @classmethod
     def gpt2_small(cls, **kw):
         "SEDD-small as in the paper: OpenWebText, GPT-2 tokenizer, 1024 tokens, global batch 512, bf16, compile, fused loss."
-        return cls(**{**dict(out_dir='runs/gpt2_small', corpus='openwebtext', tokenizer='gpt2', model='small',
+        return cls(**_preset(dict(out_dir='runs/gpt2_small', corpus='openwebtext', tokenizer='gpt2', model='small',
                              seq_len=1024, batch_size=512, grad_accum=16, steps=400_000, lr=3e-4, warmup=2500,
                              schedule='constant', ema=0.9999, eval_every=2000, eval_batches=8, elbo_points=16,
                              val_frac=0.0005, sample_every=10_000, sample_steps=1024, n_samples=2,
                              ckpt_every=5000, keep_last=3, log_every=50, compile=True, amp=True,
-                             fused_loss=True, cache_dir='data_cache'), **kw})
+                             fused_loss=True, cache_dir='data_cache'), kw))
 
     @classmethod
     def gpt2_medium(cls, **kw):
@@ -152,6 +159,8 @@ def _validate(cfg):
         need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi,
              f"{name} must be a number in [{lo}, {hi}], got {v!r}.")
     need(cfg.lr > 0, f"lr must be > 0, got {cfg.lr}.")
+    need(cfg.warmup <= cfg.steps, f"warmup={cfg.warmup} is longer than the run (steps={cfg.steps}): the learning rate would "
+         f"never reach lr={cfg.lr}. Use warmup <= steps (about 1-5% of steps is usual).")
     need(cfg.ema < 1 and cfg.beta1 < 1 and cfg.beta2 < 1, "ema, beta1 and beta2 must be < 1 (1 would never update).")
     need(0 < cfg.val_frac, f"val_frac must be > 0 (evaluation needs held-out data), got {cfg.val_frac}.")
     for name in ('compile', 'amp', 'amp_cpu', 'fused_loss', 'progress'):
@@ -229,13 +238,14 @@ def ar_nll(model, x0, bos_id: int, mask=None):
     return nll.sum(-1)
 
 def batch_loss(model, graph, noise, x0, mask=None, objective: str = 'sedd', generator=None, score_entropy=None,
-               bos_id: int | None = None):
+               bos_id: int | None = None, t_sampling: str = 'uniform'):
     "Training loss per sequence (B,) in nats, float32: SEDD's score entropy at a random t, or the AR NLL."
     if objective == 'ar':
         return ar_nll(model, x0, bos_id, mask).float()
     from sedd_nb.losses import dse_loss
     score_fn = lambda xt, sigma: model(xt, sigma, attn_mask=mask)
-    return dse_loss(score_fn, graph, noise, x0, mask=mask, generator=generator, score_entropy=score_entropy).float()
+    return dse_loss(score_fn, graph, noise, x0, mask=mask, generator=generator, score_entropy=score_entropy,
+                    t_sampling=t_sampling).float()
 
 # %% ../nbs/10_train.ipynb #ccf77384
 @torch.no_grad()
@@ -287,18 +297,22 @@ def decode_ids(tokenizer, ids) -> str:
 
 @torch.no_grad()
 def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='sedd', prompt=None, seed=0,
-                 device='cpu', amp_ctx=None, progress=False, top_p=None):
-    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p` (SEDD)."
+                 device='cpu', amp_ctx=None, progress=False, top_p=None, temperature=None, unmask='random'):
+    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p`, `temperature`, `unmask` (SEDD)."
     from sedd_nb.sampling import sample
     was_training = model.training; model.eval()
     g = torch.Generator(device=device).manual_seed(seed)
     with (amp_ctx or contextlib.nullcontext()):
         if objective == 'ar':
+            if top_p is not None or temperature is not None or unmask != 'random':
+                raise ValueError("top_p, temperature and unmask apply to diffusion (objective='sedd') sampling; the AR "
+                                 "baseline samples its exact next-token distribution.")
             prefix = [] if prompt is None else [int(i) for i in prompt[0] if i >= 0]
             ids = ar_generate(model, n, length, tokenizer.eos_id, prefix=prefix, generator=g, device=device)
         else:
             ids = sample(lambda xt, s: model(xt, s), graph, noise, (n, length), steps, prompt=prompt,
-                         device=device, generator=g, progress=progress, top_p=top_p)
+                         device=device, generator=g, progress=progress, top_p=top_p, temperature=temperature,
+                         unmask=unmask)
     model.train(was_training)
     return [decode_ids(tokenizer, row) for row in ids]
 
@@ -361,6 +375,13 @@ def save_checkpoint(state: dict, run_dir, step: int, keep_last: int = 2) -> Path
     try:
         torch.save(state, tmp)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:                 # torch reports a full disk as a RuntimeError of its writer
+        try: free = shutil.disk_usage(run_dir).free
+        except OSError: free = None
+        why = (f"the disk is full ({free / 2**20:.1f} MiB free)" if free is not None and free < 2**26 else
+               f"{type(e).__name__}: {str(e).splitlines()[0][:160]}")
+        raise OSError(f"Could not write checkpoint {path}: {why}. The previous checkpoints are intact; free space "
+                      f"or point out_dir elsewhere, then run again to resume.") from e
     finally:
         tmp.unlink(missing_ok=True)                        # a failed write (full disk) leaves no partial file
     for old in checkpoint_paths(run_dir)[:-keep_last]: old.unlink(missing_ok=True)
@@ -420,6 +441,16 @@ def build_tokenizer(cfg: TrainConfig, texts):
         raise FileNotFoundError(f"tokenizer={cfg.tokenizer!r} is neither 'char', 'gpt2' nor an existing tokenizer file.")
     return data.load_tokenizer(cfg.tokenizer)
 
+def _check_unknown_rate(stream, tok, cfg, limit: float = 0.01):
+    "Refuse a tokenizer that maps more than `limit` of the corpus to its unknown id (built from another text)."
+    unk = getattr(tok, 'unk_id', None)
+    if unk is None or len(stream) == 0: return
+    sample = np.asarray(stream[:1_000_000])
+    frac = float((sample == unk).mean())
+    if frac > limit:
+        raise ValueError(f"tokenizer={cfg.tokenizer!r} maps {frac:.0%} of corpus={cfg.corpus!r} to its unknown token "
+                         f"(id {unk}): it was built from other text. Use tokenizer='char' to build one from this corpus.")
+
 def _as_batch(b, device):
     "(x0, mask) on `device` from a loader item: a (B, L) tensor or an (ids, mask) pair."
     if isinstance(b, (tuple, list)): x0, mask = b
@@ -447,14 +478,15 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
         stray = _sweep_run_dir(run) if master else []
         if stray: warnings.warn(f"{run} holds files named like checkpoints that the trainer did not write: "
                                 f"{', '.join(stray)}; they are left alone and never taken for the newest checkpoint.")
-        ckpts = checkpoint_paths(run)
-        saved = torch.load(ckpts[-1], map_location='cpu', weights_only=True) if ckpts else None
-        if saved is not None: _check_resume(saved, cfg, ckpts[-1])
-        if saved is not None and master and saved['config']['steps'] != cfg.steps and cfg.schedule == 'cosine':
-            before = lr_factor(saved['step'], dataclasses.replace(cfg, steps=saved['config']['steps'])) * cfg.lr
-            warnings.warn(f"Resuming {ckpts[-1]} with steps={cfg.steps}, but the run was started with "
-                          f"steps={saved['config']['steps']}: the cosine schedule is recomputed over {cfg.steps} steps, so at "
-                          f"step {saved['step']} the learning rate goes from {before:.3g} to {lr_factor(saved['step'], cfg) * cfg.lr:.3g}.")
+        saved, ckpt_path = _newest_readable(run, master)
+        if saved is not None:
+            _check_resume(saved, cfg, ckpt_path)
+            if saved['step'] == cfg.steps:                      # nothing to do: report the run as it stands
+                return _complete(run, saved, master)
+            notice = _resume_notice(saved, cfg)
+            if notice and master: print(f"resuming {ckpt_path} at step {saved['step']}: {notice}")
+        elif master and (run / 'metrics.jsonl').exists():   # a fresh start over a killed run's log: start it afresh
+            (run / 'metrics.jsonl').unlink()
 
         # ---- data: corpus -> tokenizer -> token stream -> train/val split -> one loader per shard
         if ddp and not master: dist.barrier()                  # rank 0 builds the caches first
@@ -466,13 +498,14 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
                              f"but tokenizer={cfg.tokenizer!r} on corpus={cfg.corpus!r} gives {V}. Use the run's "
                              f"tokenizer (tokenizer={str(run / 'tokenizer.json')!r}) or a new out_dir.")
         stream = data.token_stream(texts, tok, cache_dir=cfg.cache_dir)
+        _check_unknown_rate(stream, tok, cfg)
         if ddp and master: dist.barrier()
         try: train_stream, val_stream = data.split_stream(stream, cfg.val_frac, eos_id=tok.eos_id)  # cut between documents
         except ValueError: train_stream, val_stream = data.split_stream(stream, cfg.val_frac)        # one long document
         n_shards = world * cfg.grad_accum
         shard_ids = [rank * cfg.grad_accum + a for a in range(cfg.grad_accum)]
-        loaders = [data.BlockLoader(train_stream, cfg.seq_len, micro, rank=j, world_size=n_shards, seed=cfg.seed)
-                   for j in shard_ids]
+        loaders = [data.BlockLoader(train_stream, cfg.seq_len, micro, rank=j, world_size=n_shards, seed=cfg.seed,
+                                    what='training split') for j in shard_ids]
         gens = [torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + 17 + j) for j in shard_ids]
         if master: tok.save(str(run / 'tokenizer.json'))
 
@@ -490,6 +523,7 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
         if saved is not None:
             raw.load_state_dict(saved['model']); ema.load_state_dict(saved['ema'])
             opt.load_state_dict(saved['optimizer']); sched.load_state_dict(saved['scheduler'])
+            _apply_optimizer_fields(opt, sched, cfg, saved['step'])   # this config's lr, betas, decay and schedule
             start, bad_total, history = saved['step'], saved['bad_steps'], list(saved['history'])
             set_rng_states(saved['rng'])
             for a, j in enumerate(shard_ids):
@@ -510,7 +544,8 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
         fixed = [[next(it) for _ in range(cfg.overfit_batches)] for it in its] if cfg.overfit_batches else None
         val_batches = None
         if master:
-            vl = data.BlockLoader(val_stream, cfg.seq_len, micro, seed=cfg.seed, shuffle=False)
+            vl = data.BlockLoader(val_stream, cfg.seq_len, micro, seed=cfg.seed, shuffle=False,
+                                  what=f"held-out split (the last val_frac={cfg.val_frac} of the stream)")
             vit = iter(vl)
             val_batches = [_as_batch(next(vit), device) for _ in range(cfg.eval_batches)]
         metrics_file = run / 'metrics.jsonl'
@@ -571,7 +606,8 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
                 sync = (not ddp) or a == cfg.grad_accum - 1
                 with (contextlib.nullcontext() if sync else ddp_model.no_sync()):
                     with amp():
-                        per_seq = batch_loss(fwd, graph, noise, x0, mask, cfg.objective, gens[a], score_entropy, tok.eos_id)
+                        per_seq = batch_loss(fwd, graph, noise, x0, mask, cfg.objective, gens[a], score_entropy, tok.eos_id,
+                                             cfg.t_sampling)
                     (per_seq.sum() / (micro * cfg.seq_len * cfg.grad_accum)).backward()
                 loss_sum += per_seq.detach().double().sum()
                 tok_sum += mask.sum() if mask is not None else x0.numel()
@@ -614,26 +650,105 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
                 if master: tqdm.write(f"step {done}: held-out {'ELBO' if cfg.objective == 'sedd' else 'NLL'} {val_bpt:.4f} bits/token")
             if cfg.sample_every and done % cfg.sample_every == 0 and done < cfg.steps:
                 for s in preview(done): tqdm.write(f"--- sample at step {done}:\n{s}")
-            path = checkpoint(done) if (done % cfg.ckpt_every == 0 if cfg.ckpt_every else False) or done == cfg.steps else None
+            # the last step's checkpoint comes after the final evaluation, so that it holds the whole history
+            path = checkpoint(done) if cfg.ckpt_every and done % cfg.ckpt_every == 0 and done < cfg.steps else None
             if hook: hook('after_step', step=done, checkpoint=path, model=raw)
         pbar.close()
 
         # ---- the end: evaluation, samples, plot
         val_bpt = evaluate(cfg.steps)
         samples = preview(cfg.steps)
+        checkpoint(cfg.steps)          # a kill before this line resumes from the previous checkpoint
         if master: plot_losses(history, run / 'loss.png')
         if ddp: dist.destroy_process_group()
         return dict(run_dir=str(run), step=cfg.steps, train=last_train, val_bpt=val_bpt, samples=samples,
                     bad_steps=bad_total, history=history)
 
 
+_FIXED_ON_RESUME = ('corpus', 'tokenizer', 'graph', 'noise', 'objective', 'model', 'model_kw', 'seq_len', 'batch_size',
+                    'grad_accum', 'val_frac', 'seed', 'overfit_batches')
+_APPLIED_ON_RESUME = ('steps', 'lr', 'warmup', 'schedule', 'min_lr_frac', 'beta1', 'beta2', 'weight_decay', 'grad_clip',
+                      'ema', 't_sampling')
+
 def _check_resume(saved, cfg, path):
-    "Refuse to resume a run whose model, data or objective differ from `cfg`."
-    keys = ('corpus', 'tokenizer', 'graph', 'noise', 'objective', 'model', 'model_kw', 'seq_len')
-    diff = {k: (saved['config'][k], getattr(cfg, k)) for k in keys if saved['config'][k] != getattr(cfg, k)}
+    "Refuse to resume a run whose model, data, batches or objective differ from `cfg`, or whose step is past `cfg.steps`."
+    old = saved['config']
+    diff = {k: (old.get(k), getattr(cfg, k)) for k in _FIXED_ON_RESUME if old.get(k) != getattr(cfg, k)}
     if diff:
         lines = '; '.join(f"{k}: checkpoint {a!r} vs config {b!r}" for k, (a, b) in diff.items())
-        raise ValueError(f"Cannot resume {path} with this config ({lines}). Use the run's settings or a new out_dir.")
+        raise ValueError(f"Cannot resume {path} with this config ({lines}): these fields fix the model, the data or the "
+                         f"order of the batches. Use the run's settings or a new out_dir.")
+    if saved['step'] > cfg.steps:
+        raise ValueError(f"Cannot resume {path}: it is at step {saved['step']}, past steps={cfg.steps}, and a run never "
+                         f"goes back. Pass steps >= {saved['step']} (steps={saved['step']} reports it as complete), or a "
+                         f"new out_dir.")
+
+def _resume_notice(saved, cfg) -> str:
+    "One line naming the optimizer and schedule fields this resume changes (they apply from the next step)."
+    old = saved['config']
+    changes = [f"{k} {old.get(k)!r} -> {getattr(cfg, k)!r}" for k in _APPLIED_ON_RESUME if old.get(k) != getattr(cfg, k)]
+    if not changes: return ''
+    s = saved['step']
+    before = lr_factor(s, TrainConfig(**{**cfg.to_dict(), **{k: old[k] for k in _APPLIED_ON_RESUME if k in old}})) * old['lr']
+    after = lr_factor(s, cfg) * cfg.lr
+    lr_note = f"; the learning rate at step {s} goes from {before:.3g} to {after:.3g}" if not math.isclose(before, after) else ''
+    return ', '.join(changes) + f" (applied from step {s + 1}{lr_note})"
+
+def _apply_optimizer_fields(opt, sched, cfg, step):
+    "After loading a checkpoint's optimizer and scheduler: use `cfg`'s lr, betas, weight decay and schedule from `step` on."
+    for i, g in enumerate(opt.param_groups):
+        g['initial_lr'] = cfg.lr
+        g['betas'] = (cfg.beta1, cfg.beta2)
+        if i == 0: g['weight_decay'] = cfg.weight_decay       # group 0 holds the matrices; group 1 never decays
+        g['lr'] = cfg.lr * lr_factor(step, cfg)
+    sched.base_lrs = [cfg.lr] * len(opt.param_groups)
+
+def _newest_readable(run: Path, master: bool = True):
+    "(state, path) of the newest checkpoint of `run` that loads and has every key; falls back loudly past broken ones."
+    ckpts = checkpoint_paths(run)
+    broken = []
+    for p in reversed(ckpts):
+        try:
+            st = _read_checkpoint(p)
+        except ValueError as e:
+            broken.append(str(e)); continue
+        if broken and master:
+            warnings.warn(f"Resuming from {p.name}, the newest checkpoint that loads; skipped: " + ' | '.join(broken))
+        return st, p
+    if broken:
+        raise ValueError(f"{run} holds checkpoints, but none can be read, so the run can neither resume nor start over "
+                         f"them: " + ' | '.join(broken) + ". Move them away to start a fresh run, or use another out_dir.")
+    return None, None
+
+_CKPT_KEYS = ('model', 'ema', 'optimizer', 'scheduler', 'step', 'config', 'vocab_size', 'tokenizer', 'rng', 'shards',
+              'bad_steps', 'history')
+
+def _read_checkpoint(path: Path, need=_CKPT_KEYS) -> dict:
+    "torch.load a trainer checkpoint safely (`weights_only`); a ValueError naming the file and what is wrong otherwise."
+    try: size = path.stat().st_size
+    except OSError as e: raise ValueError(f"{path.name}: cannot be read ({e.strerror})") from None
+    if size == 0: raise ValueError(f"{path.name}: empty (0 bytes), a write that never finished")
+    try: st = torch.load(path, map_location='cpu', weights_only=True)
+    except RuntimeError as e:                          # torch's zip reader: a file cut short or overwritten
+        raise ValueError(f"{path.name}: truncated or corrupt ({str(e).splitlines()[0][:100]})") from None
+    except Exception as e:                             # the unpickler: foreign bytes, or objects a checkpoint never holds
+        raise ValueError(f"{path.name}: not a checkpoint file of sedd_nb.train (its bytes do not load as one: "
+                         f"{type(e).__name__}); it is never unpickled unsafely") from None
+    if not isinstance(st, dict): raise ValueError(f"{path.name}: holds a {type(st).__name__}, not a checkpoint dict")
+    missing = [k for k in need if k not in st]
+    if missing: raise ValueError(f"{path.name}: damaged or not written by sedd_nb.train, missing {', '.join(missing)}")
+    return st
+
+def _complete(run: Path, saved: dict, master: bool) -> dict:
+    "The result of a run that already reached its last step, from its checkpoint (nothing is trained or logged)."
+    hist = list(saved['history'])
+    val = [h['val_bpt'] for h in hist if h.get('val_bpt') is not None]
+    samples = [h['samples'] for h in hist if 'samples' in h]
+    train_recs = [h for h in hist if 'loss_bits_tok' in h]
+    if master: print(f"already complete: {run} is at step {saved['step']} of steps={saved['step']}; nothing to train.")
+    return dict(run_dir=str(run), step=saved['step'], train=train_recs[-1] if train_recs else None,
+                val_bpt=val[-1] if val else None, samples=samples[-1] if samples else [], bad_steps=saved['bad_steps'],
+                history=hist, complete=True)
 
 def plot_losses(history, path=None):
     "Training loss (bits/token) and held-out bits/token against the step; saved to `path` if given."
@@ -649,6 +764,24 @@ def plot_losses(history, path=None):
     return fig
 
 # %% ../nbs/10_train.ipynb #57f8b698
+def _config_from_saved(d, path) -> TrainConfig:
+    "The TrainConfig stored in checkpoint `path`; unknown keys (a newer sedd_nb) and bad values are named."
+    if not isinstance(d, dict): raise ValueError(f"{path}: its config is a {type(d).__name__}, not a dict of TrainConfig fields.")
+    unknown = sorted(set(d) - set(_field_names()))
+    if unknown:
+        raise ValueError(f"{path} was written with config fields this version of sedd_nb does not know: {', '.join(unknown)}. "
+                         f"Upgrade sedd_nb, or load the weights yourself with torch.load(..., weights_only=True).")
+    try: return TrainConfig(**d)
+    except (TypeError, ValueError) as e: raise ValueError(f"{path}: its stored config is invalid: {e}") from None
+
+def _run_file(run_dir: Path, name, path) -> Path:
+    "`run_dir / name` for a file name stored in a checkpoint; anything that would leave the run directory is refused."
+    p = (run_dir / str(name)).resolve()
+    if not isinstance(name, str) or Path(name).is_absolute() or p.parent != run_dir.resolve():
+        raise ValueError(f"{path} names its tokenizer {name!r}, which is not a file inside the run directory {run_dir}; "
+                         f"refusing to follow it. Pass tokenizer= explicitly if you trust it.")
+    return p
+
 def load_checkpoint(path, ema: bool = True, device='cpu', tokenizer=None) -> dict:
     "Model (eval mode, EMA weights unless `ema=False`), graph, noise, tokenizer, cfg and step of a run dir, a checkpoint file, a Hub-layout folder or a Hub id."
     from sedd_nb.data import load_tokenizer
@@ -662,9 +795,9 @@ def load_checkpoint(path, ema: bool = True, device='cpu', tokenizer=None) -> dic
         if not found: raise FileNotFoundError(f"No checkpoint (ckpt_*.pt) in {path}; train first or pass a checkpoint file.")
         path = found[-1]
     if not path.exists(): raise FileNotFoundError(f"Checkpoint {path} does not exist.")
-    st = torch.load(path, map_location='cpu', weights_only=True)
-    cfg = TrainConfig(**st['config'])
-    tok = load_tokenizer(tokenizer if tokenizer is not None else str(path.parent / st['tokenizer']))
+    st = _read_checkpoint(path, need=('model', 'ema' if ema else 'model', 'config', 'vocab_size', 'tokenizer', 'step'))
+    cfg = _config_from_saved(st['config'], path)
+    tok = load_tokenizer(tokenizer if tokenizer is not None else str(_run_file(path.parent, st['tokenizer'], path)))
     if tok.vocab_size != st['vocab_size']:
         raise ValueError(f"The tokenizer has {tok.vocab_size} tokens but {path} was trained on {st['vocab_size']}; "
                          f"use the run's own tokenizer.json.")

@@ -1,6 +1,6 @@
 """Faults in a run directory: stray files named like checkpoints, step numbers of 8 digits, two trainers on one
 run, a stale lock, a checkpoint write that fails half-way, temp files of dead writers."""
-import json, os, socket, subprocess, sys, warnings
+import json, os, shutil, socket, subprocess, sys, warnings
 from pathlib import Path
 import pytest
 import torch
@@ -84,3 +84,43 @@ def test_temp_files_of_dead_writers_are_swept_at_start(tmp_path):
     orphan.write_bytes(b'x'); live.write_bytes(b'x')
     train(cfg(run, 2))
     assert not orphan.exists() and live.exists()
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    "A 1 MiB tmpfs (root only): too small for one checkpoint of the tiny model (about 2.3 MB)."
+    if os.geteuid() != 0 or shutil.which('mount') is None:
+        pytest.skip('mounting a small tmpfs needs root and mount(8); the full-disk path is still covered by the '
+                    'monkeypatched test above')
+    mnt = tmp_path / 'tmpfs'; mnt.mkdir()
+    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', str(mnt)], capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f'mount -t tmpfs refused here ({r.stderr.strip()}); the monkeypatched full-disk test still runs')
+    yield mnt
+    subprocess.run(['umount', str(mnt)], check=True)
+
+
+def test_full_disk_message_and_no_partial_files(small_tmpfs, tmp_path):
+    run = small_tmpfs / 'run'
+    c = TrainConfig.char_tiny(out_dir=str(run), steps=2, ckpt_every=2, progress=False, sample_steps=2, n_samples=1,
+                              cache_dir=str(tmp_path / 'cache'))
+    with pytest.raises(OSError, match=r'Could not write checkpoint .*ckpt_0000002.pt: the disk is full \(\d+\.\d MiB free\)'):
+        train(c)
+    left = sorted(p.name for p in run.iterdir())
+    assert not [n for n in left if n.startswith('.ckpt_') or n.startswith('ckpt_')], left   # no partial checkpoint
+    assert '.lock' not in left                                                                  # the lock is released
+
+
+def test_read_only_run_folder_is_one_cli_error(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip('a read-only mount needs root (chmod does not stop root, so only a mount can show this case)')
+    ro = tmp_path / 'ro'; ro.mkdir()
+    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', str(ro)], capture_output=True, text=True)
+    if r.returncode: pytest.skip(f'mount refused here ({r.stderr.strip()})')
+    try:
+        out = subprocess.run([sys.executable, '-c', 'from sedd_nb.cli import cli; cli()', 'train', '--preset', 'char_tiny', f'out_dir={ro}/run',
+                              'steps=2'], capture_output=True, text=True)
+    finally:
+        subprocess.run(['umount', str(ro)], check=True)
+    assert out.returncode == 2 and 'sedd_nb train: error:' in out.stderr and 'Read-only file system' in out.stderr, out.stderr
+    assert 'Traceback' not in out.stderr
