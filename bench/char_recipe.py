@@ -85,8 +85,11 @@ def main():
         speed_file.write_text(json.dumps(speed, indent=1))
     if args.runs and not args.speed:
         speed = json.loads(speed_file.read_text())
+        done = {(r['setting'], r['seed'], r['budget']) for f in OUT.glob('results*.jsonl')
+                for r in map(json.loads, f.read_text().splitlines())}
         for seed in args.seeds:
             for name in args.runs:
+                if (name, seed, args.budget) in done: continue          # measured already (by any results file)
                 steps = int(round(args.budget / speed[name]))
                 run = OUT / f'{name}_b{int(args.budget)}_s{seed}'
                 t0 = time.time()

@@ -1,7 +1,8 @@
 """Kill a training run with SIGKILL at random moments until it finishes; compare it bit for bit with an uninterrupted run.
 
 Each sequence trains `char_tiny` for `--steps` steps with a checkpoint every step (so many kills land inside a
-checkpoint write), restarting it after every kill. At the end it reports the number of kills, the temp files found
+checkpoint write), restarting it after every kill; a kill comes a random 1-4 logged steps after a start, plus a
+random fraction of a step. At the end it reports the number of kills, the temp files found
 after kills (and left at the end), the checkpoints that failed to load, and whether the final weights, EMA,
 optimizer, scheduler, RNG and loader states and the metrics log equal those of one uninterrupted run.
 
@@ -46,7 +47,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--sequences', type=int, default=3)
     ap.add_argument('--steps', type=int, default=30)
-    ap.add_argument('--max-delay', type=float, default=6.0, help='kill after U(1, max-delay) seconds of a start')
+    ap.add_argument('--max-delay', type=float, default=0.3, help='kill U(0, max-delay) s after a target logged step')
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args()
     rnd = random.Random(args.seed)
@@ -61,13 +62,19 @@ def main():
             run = d / f'killed{s}'
             t0 = time.time()
             while True:
+                log = run / 'metrics.jsonl'
+                seen = len(log.read_text().splitlines()) if log.exists() else 0
+                target = seen + rnd.randint(1, 4)                 # kill a few logged steps later, mid-step
                 p = subprocess.Popen([sys.executable, str(script), str(run), str(cache), str(args.steps)], env=ENV,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                try:
-                    p.wait(timeout=rnd.uniform(1.0, args.max_delay))
-                except subprocess.TimeoutExpired:
-                    os.kill(p.pid, signal.SIGKILL); p.wait(); totals['kills'] += 1
-                    totals['temp_after_kill'] += len(list(run.glob('.ckpt_*.tmp*')))
+                while p.poll() is None and (len(log.read_text().splitlines()) if log.exists() else 0) < target:
+                    time.sleep(0.01)
+                if p.poll() is None:
+                    time.sleep(rnd.uniform(0, args.max_delay))   # somewhere in the next step or its checkpoint
+                    if p.poll() is None:
+                        os.kill(p.pid, signal.SIGKILL); totals['kills'] += 1
+                p.wait()
+                totals['temp_after_kill'] += len(list(run.glob('.ckpt_*.tmp*')))
                 err = p.stderr.read().decode()
                 totals['unreadable'] += err.count('the newest checkpoint that loads')
                 if p.returncode == -signal.SIGKILL: continue
