@@ -5,6 +5,7 @@ everything else in order in one kernel, so new or changed test cells get fresh o
 outputs of their last real run.
 
     python tools/run_notebook.py nbs/06_sampling.ipynb [more.ipynb ...] [--timeout 1800] [--long]
+    python tools/run_notebook.py nbs/12_char_tutorial.ipynb --only runs/char_long   # the cells of one new run
 """
 import argparse, re, sys
 
@@ -14,9 +15,14 @@ from nbclient import NotebookClient
 SKIP = re.compile(r'^\s*#\|\s*eval\s*:\s*false\s*$', re.M)
 
 
-def run(path, timeout, long=False):
+def run(path, timeout, long=False, only=None, skip=None):
+    "Run `path` in place; eval: false cells only with `long`, and then only those holding `only`, none holding `skip`."
     nb = nbformat.read(path, as_version=4)
-    skipped = [] if long else [i for i, c in enumerate(nb.cells) if c.cell_type == 'code' and SKIP.search(c.source)]
+    def keep_old(c):
+        if c.cell_type != 'code' or not SKIP.search(c.source): return False
+        if not (long or only): return True
+        return (only is not None and only not in c.source) or (skip is not None and skip in c.source)
+    skipped = [i for i, c in enumerate(nb.cells) if keep_old(c)]
     kept = {i: nb.cells[i] for i in skipped}
     for i in skipped:                                       # hide them from the kernel, put them back afterwards
         nb.cells[i] = nbformat.v4.new_raw_cell(nb.cells[i].source)
@@ -32,6 +38,8 @@ if __name__ == '__main__':
     ap.add_argument('notebooks', nargs='+', type=Path)
     ap.add_argument('--timeout', type=int, default=1800, help='seconds per cell')
     ap.add_argument('--long', action='store_true', help='run the eval: false cells too (real training, long sweeps)')
+    ap.add_argument('--only', default=None, help='of the eval: false cells, run only those containing this text')
+    ap.add_argument('--skip', default=None, help='of the eval: false cells, keep those containing this text')
     a = ap.parse_args()
-    for p in a.notebooks: run(p, a.timeout, a.long)
+    for p in a.notebooks: run(p, a.timeout, a.long, a.only, a.skip)
     sys.exit(0)
