@@ -10,7 +10,7 @@ import argparse, ast, dataclasses, inspect, os, re, sys
 from pathlib import Path
 
 from .train import (TrainConfig, train, load_checkpoint, sample_texts, checkpoint_paths, _check_keys, _PRESETS,
-                           _resolve_device)
+                           _resolve_device, _CKPT_NAME)
 
 # %% auto #0
 __all__ = ['parse_overrides', 'fields_help', 'build_prompt', 'run_cli', 'cli']
@@ -107,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument('--unmask', choices=('random', 'confidence'), default='random',
                     help="'random' (default): the reverse process; 'confidence': reveal the positions the model is "
                          "surest of first (MaskGIT-style; more fluent, less diverse)")
+    sp.add_argument('--unmask-noise', type=float, default=0.,
+                    help="with --unmask confidence: Gumbel noise of scale c*t on the log-confidence (MaskGIT's annealed "
+                         "randomness; 0, the default, ranks by confidence alone)")
     sp.add_argument('--tokenizer', default=None, help="tokenizer file or folder (pretrained models without one)")
     sp.add_argument('--seed', type=int, default=0, help='random seed of the sampler (default: 0)')
     sp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...")
@@ -132,9 +135,8 @@ def _finished(cfg: TrainConfig):
     "The step of the newest checkpoint in `cfg.out_dir` when it has already reached `cfg.steps`, else None."
     found = checkpoint_paths(Path(cfg.out_dir)) if Path(cfg.out_dir).is_dir() else []
     if not found: return None
-    m = re.fullmatch(r'ckpt_(\d+)\.pt', found[-1].name)
-    step = int(m.group(1)) if m else None
-    return step if step is not None and step == cfg.steps else None
+    step = int(_CKPT_NAME.fullmatch(found[-1].name).group(1))    # checkpoint_paths keeps only names it matches
+    return step if step == cfg.steps else None
 
 # %% ../nbs/15_cli.ipynb #c462bf0c
 def _cmd_train(a):
@@ -160,7 +162,7 @@ def _cmd_sample(a):
     texts = sample_texts(ck['model'], ck['graph'], ck['noise'], ck['tokenizer'], a.n, length, a.steps,
                          ck['cfg'].objective, prompt=prompt if (a.prompt or a.suffix) else None,
                          seed=a.seed, device=device, progress=True, top_p=a.top_p, temperature=a.temperature,
-                         unmask=a.unmask)
+                         unmask=a.unmask, unmask_noise=a.unmask_noise)
     for s in texts: print('---\n' + s)
     return texts
 

@@ -289,7 +289,8 @@ def sample_report(samples, vocabulary) -> dict:
 
 def format_report(r: dict) -> str:
     "One line of a `sample_report`."
-    return (f"known words {r['known_words']:.1%} of {r['n_words']}, distinct 2-grams {r['distinct_2']:.3f}, "
+    known = f"known words {r['known_words']:.1%} of {r['n_words']}" if r['n_words'] else "no words"
+    return (f"{known}, distinct 2-grams {r['distinct_2']:.3f}, "
             f"4-grams {r['distinct_4']:.3f}, character entropy {r['char_entropy']:.2f} bits")
 
 # %% ../nbs/13_eval.ipynb #8f7577aa

@@ -17,15 +17,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .graphs import absorbing_shift, log_expm1
+from .graphs import absorbing_shift, check_int, log_expm1
 
 # %% ../nbs/08_model.ipynb #be172846
-def _check_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"ModelConfig.{name} must be an int, got {value!r} ({type(value).__name__}).")
-    if value < minimum:
-        raise ValueError(f"ModelConfig.{name} must be >= {minimum}, got {value}.")
-
 ARCHS = ('nb', 'paper')
 OUTPUTS = ('scaled', 'subs')
 
@@ -49,9 +43,9 @@ class ModelConfig:
     sigma_cond: bool = True # condition the blocks on sigma; False: c is a learned constant (absorbing + 'subs' only)
 
     def __post_init__(self):
-        _check_int('vocab_size', self.vocab_size, 2)
-        for name in ('d_model', 'n_heads', 'n_layers', 'cond_dim', 'max_len'): _check_int(name, getattr(self, name))
-        _check_int('freq_dim', self.freq_dim, 2)
+        check_int('ModelConfig.vocab_size', self.vocab_size, 2)
+        for name in ('d_model', 'n_heads', 'n_layers', 'cond_dim', 'max_len'): check_int(f'ModelConfig.{name}', getattr(self, name))
+        check_int('ModelConfig.freq_dim', self.freq_dim, 2)
         if self.freq_dim % 2:
             raise ValueError(f"ModelConfig.freq_dim must be even (half cosines, half sines), got {self.freq_dim}.")
         if self.d_model % self.n_heads:

@@ -158,15 +158,19 @@ def _check_args(shape, steps, predictor, eps):
 # %% ../nbs/06_sampling.ipynb #19945b62
 UNMASK_ORDERS = ('random', 'confidence')
 
-def _reveal_surest(graph, score, x, left, shape_probs, generator):
+def _reveal_surest(graph, score, x, left, shape_probs, generator, noise_scale=0.):
     "Draw a token at every masked position from p(y | context); keep the `left` (B,) least confident ones masked."
     masked = x == graph.mask                                            # (B, L)
     p = score[..., :-1]                                                 # (B, L, V) proportional to p(y | context)
     p = shape_probs(p / p.sum(-1, keepdim=True), False)
     y = sample_categorical(p, generator=generator)                      # (B, L)
-    conf = p.gather(-1, y[..., None])[..., 0].masked_fill(~masked, -1.)  # confidence of the drawn token
+    key = p.gather(-1, y[..., None])[..., 0].double().log()             # log-confidence of the drawn token
+    if noise_scale > 0:                                                 # Gumbel-perturbed ranking (MaskGIT)
+        u = torch.rand(key.shape, generator=generator, dtype=torch.float64, device=key.device)
+        key = key - noise_scale * torch.log(-torch.log(u.clamp(1e-300, 1 - 1e-16)))
+    key = key.masked_fill(~masked, -math.inf)
     n_reveal = (masked.sum(-1) - left).clamp_min(0)                     # (B,)
-    rank = conf.argsort(dim=-1, descending=True, stable=True).argsort(dim=-1)    # 0 = surest
+    rank = key.argsort(dim=-1, descending=True, stable=True).argsort(dim=-1)    # 0 = surest
     return torch.where(masked & (rank < n_reveal[:, None]), y, x)
 
 @torch.no_grad()
@@ -184,6 +188,7 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
            top_p: float | None = None, # opt-in nucleus filtering of every step's distributions (see above)
            temperature: float | None = None, # opt-in temperature of every step's token choice (see above)
            unmask: str = 'random',     # 'random': the reverse process; 'confidence' (absorbing): surest positions first
+           unmask_noise: float = 0.,   # 'confidence' only: Gumbel noise of scale unmask_noise * t on the log-confidence
            progress: bool = False,     # show a tqdm bar over the steps
            return_traj: bool = False,  # return the list of every xt instead of the final one
           ) -> torch.Tensor | list[torch.Tensor]:  # (B, L) long tokens, or the trajectory (first: limit draw, last: sample)
@@ -195,6 +200,10 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
     if unmask == 'confidence' and not graph.absorb:
         raise ValueError("unmask='confidence' orders the unmasking of masked positions, so it needs the absorbing graph; "
                          f"{graph!r} has no mask token.")
+    if not (isinstance(unmask_noise, (int, float)) and math.isfinite(unmask_noise) and unmask_noise >= 0):
+        raise ValueError(f"unmask_noise must be a finite number >= 0; got {unmask_noise!r}.")
+    if unmask_noise and unmask != 'confidence':
+        raise ValueError(f"unmask_noise={unmask_noise} perturbs the confidence order; it needs unmask='confidence'.")
     def nucleus(p, last):
         if temperature not in (None, 1): p = temperature_filter(p, temperature, skip_last=last)
         return p if top_p in (None, 1) else top_p_filter(p, top_p, skip_last=last)
@@ -213,7 +222,7 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
         score = score_from_model(score_fn, graph, x, sigma.float().expand(B))
         if unmask == 'confidence':        # as many masks left as the process expects at t_{k+1}, the surest revealed
             left = (free.sum(-1) * -torch.expm1(-noise.total(ts[k + 1].reshape(1)))).round().long()   # (B,)
-            x = keep(_reveal_surest(graph, score, x, left, nucleus, generator)); del score
+            x = keep(_reveal_surest(graph, score, x, left, nucleus, generator, unmask_noise * float(t))); del score
             if return_traj: traj.append(x.clone())
             continue
         if predictor == 'analytic':
@@ -229,7 +238,8 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
     if denoise:
         sigma = noise.total(ts[-1].reshape(1))
         score = score_from_model(score_fn, graph, x, sigma.float().expand(B))
-        if unmask == 'confidence': x = keep(_reveal_surest(graph, score, x, torch.zeros_like(x[:, 0]), nucleus, generator))
+        if unmask == 'confidence':       # everything left is revealed: the order no longer matters
+            x = keep(_reveal_surest(graph, score, x, torch.zeros_like(x[:, 0]), nucleus, generator))
         else:
             probs = denoise_probs(graph, score, x, sigma.expand(B)); del score
             x = keep(sample_categorical(nucleus(probs, False), generator=generator))

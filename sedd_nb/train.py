@@ -302,22 +302,23 @@ def decode_ids(tokenizer, ids) -> str:
 
 @torch.no_grad()
 def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='sedd', prompt=None, seed=0,
-                 device='cpu', amp_ctx=None, progress=False, top_p=None, temperature=None, unmask='random'):
-    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p`, `temperature`, `unmask` (SEDD)."
+                 device='cpu', amp_ctx=None, progress=False, top_p=None, temperature=None, unmask='random',
+                 unmask_noise=0.):
+    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p`, `temperature`, `unmask`, `unmask_noise` (SEDD)."
     from sedd_nb.sampling import sample
     was_training = model.training; model.eval()
     g = torch.Generator(device=device).manual_seed(seed)
     with (amp_ctx or contextlib.nullcontext()):
         if objective == 'ar':
-            if top_p is not None or temperature is not None or unmask != 'random':
-                raise ValueError("top_p, temperature and unmask apply to diffusion (objective='sedd') sampling; the AR "
+            if top_p is not None or temperature is not None or unmask != 'random' or unmask_noise:
+                raise ValueError("top_p, temperature, unmask and unmask_noise apply to diffusion (objective='sedd') sampling; the AR "
                                  "baseline samples its exact next-token distribution.")
             prefix = [] if prompt is None else [int(i) for i in prompt[0] if i >= 0]
             ids = ar_generate(model, n, length, tokenizer.eos_id, prefix=prefix, generator=g, device=device)
         else:
             ids = sample(lambda xt, s: model(xt, s), graph, noise, (n, length), steps, prompt=prompt,
                          device=device, generator=g, progress=progress, top_p=top_p, temperature=temperature,
-                         unmask=unmask)
+                         unmask=unmask, unmask_noise=unmask_noise)
     model.train(was_training)
     return [decode_ids(tokenizer, row) for row in ids]
 

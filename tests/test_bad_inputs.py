@@ -110,6 +110,10 @@ ROWS = [
     ('sample top_p zero', lambda: sample(ZERO_SCORE, G, N, (1, 4), 2, top_p=0.0), ValueError, 'top_p must be in (0, 1]'),
     ('sample temperature', lambda: sample(ZERO_SCORE, G, N, (1, 4), 2, temperature=0.0), ValueError, 'temperature must be a finite number > 0'),
     ('sample unmask', lambda: sample(ZERO_SCORE, G, N, (1, 4), 2, unmask='maskgit'), ValueError, "unmask='maskgit' is unknown"),
+    ('sample unmask_noise nan', lambda: sample(ZERO_SCORE, G, N, (1, 4), 2, unmask='confidence', unmask_noise=float('nan')),
+     ValueError, 'unmask_noise must be a finite number >= 0'),
+    ('sample unmask_noise alone', lambda: sample(ZERO_SCORE, G, N, (1, 4), 2, unmask_noise=4.5), ValueError,
+     "it needs unmask='confidence'"),
     ('sample prompt mask id', lambda: sample(ZERO_SCORE, G, N, (1, 4), 2, prompt=torch.tensor([4, -1, -1, -1])),
      ValueError, 'the mask token cannot be prompted'),
     # data
@@ -299,10 +303,11 @@ def cli(*argv):
     (['sample', '--ckpt', 'RUN', '--temperature', '0', '--steps', '2', '--n', '1'], 'sedd_nb sample: error: temperature must be a finite number > 0'),
     (['sample', '--ckpt', 'RUN', '--prompt', 'caf\u00e9 \u2603', '--steps', '2', '--n', '1'], 'does not know'),
     (['sample', '--ckpt', 'RUN', '--unmask', 'maskgit'], "invalid choice: 'maskgit'"),
+    (['sample', '--ckpt', 'RUN', '--unmask-noise', '2', '--steps', '2', '--n', '1'], "sedd_nb sample: error: unmask_noise=2.0 perturbs"),
     (['train', '--preset', 'chars'], "invalid choice: 'chars'"),
     (['train', 'stpes=5'], "sedd_nb train: error: Unknown TrainConfig key 'stpes'. Did you mean 'steps'?"),
     (['train', '--preset', 'char_tiny', 'out_dir=RUN', 'steps=3'], 'a run never goes back'),
-], ids=['missing ckpt', 'length 0', 'temperature 0', 'prompt chars', 'unmask choice', 'preset typo', 'key typo', 'steps back'])
+], ids=['missing ckpt', 'length 0', 'temperature 0', 'prompt chars', 'unmask choice', 'unmask_noise alone', 'preset typo', 'key typo', 'steps back'])
 def test_cli_errors(run, argv, words):
     code, err = cli(*[a.replace('RUN', str(run)) for a in argv])
     assert code == 2 and words in err, err
