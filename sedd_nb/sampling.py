@@ -216,7 +216,8 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
     dt = (1. - eps) / steps
     B = shape[0]
     free = torch.ones(shape, dtype=torch.bool, device=device) if fixed is None else ~fixed
-    for k in tqdm(range(steps), disable=not progress, desc=f'sampling ({predictor})', leave=False):
+    what = predictor if unmask == 'random' else 'confidence order'
+    for k in tqdm(range(steps), disable=not progress, desc=f'sampling ({what})', leave=False):
         t = ts[k].reshape(1)
         sigma, dsigma = noise(t)                                           # (1,), (1,)
         score = score_from_model(score_fn, graph, x, sigma.float().expand(B))

