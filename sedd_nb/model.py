@@ -44,7 +44,8 @@ class ModelConfig:
 
     def __post_init__(self):
         check_int('ModelConfig.vocab_size', self.vocab_size, 2)
-        for name in ('d_model', 'n_heads', 'n_layers', 'cond_dim', 'max_len'): check_int(f'ModelConfig.{name}', getattr(self, name))
+        for name in ('d_model', 'n_heads', 'n_layers', 'cond_dim', 'max_len'):
+            check_int(f'ModelConfig.{name}', getattr(self, name))
         check_int('ModelConfig.freq_dim', self.freq_dim, 2)
         if self.freq_dim % 2:
             raise ValueError(f"ModelConfig.freq_dim must be even (half cosines, half sines), got {self.freq_dim}.")

@@ -200,7 +200,8 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
     if unmask == 'confidence' and not graph.absorb:
         raise ValueError("unmask='confidence' orders the unmasking of masked positions, so it needs the absorbing graph; "
                          f"{graph!r} has no mask token.")
-    if not (isinstance(unmask_noise, (int, float)) and math.isfinite(unmask_noise) and unmask_noise >= 0):
+    if isinstance(unmask_noise, bool) or not (isinstance(unmask_noise, (int, float)) and math.isfinite(unmask_noise)
+                                               and unmask_noise >= 0):
         raise ValueError(f"unmask_noise must be a finite number >= 0; got {unmask_noise!r}.")
     if unmask_noise and unmask != 'confidence':
         raise ValueError(f"unmask_noise={unmask_noise} perturbs the confidence order; it needs unmask='confidence'.")

@@ -112,6 +112,8 @@ ROWS = [
     ('sample unmask', lambda: sample(ZERO_SCORE, G, N, (1, 4), 2, unmask='maskgit'), ValueError, "unmask='maskgit' is unknown"),
     ('sample unmask_noise nan', lambda: sample(ZERO_SCORE, G, N, (1, 4), 2, unmask='confidence', unmask_noise=float('nan')),
      ValueError, 'unmask_noise must be a finite number >= 0'),
+    ('sample unmask_noise bool', lambda: sample(ZERO_SCORE, G, N, (1, 4), 2, unmask='confidence', unmask_noise=True),
+     ValueError, 'unmask_noise must be a finite number >= 0'),
     ('sample unmask_noise alone', lambda: sample(ZERO_SCORE, G, N, (1, 4), 2, unmask_noise=4.5), ValueError,
      "it needs unmask='confidence'"),
     ('sample prompt mask id', lambda: sample(ZERO_SCORE, G, N, (1, 4), 2, prompt=torch.tensor([4, -1, -1, -1])),
