@@ -10,6 +10,13 @@ import math, os, re, time
 import numpy as np
 import torch
 from tqdm import tqdm
+from collections import Counter
+from . import data
+from .data import pad_batch
+from .graphs import check_int
+from .likelihood import ar_nll, elbo
+from .sampling import sample
+from .train import unknown_share
 
 # %% auto #0
 __all__ = ['DETOKENIZERS', 'EVAL_SETS', 'wikitext_detokenize', 'ptb_detokenize', 'lambada_detokenize', 'lm1b_detokenize',
@@ -68,7 +75,6 @@ def eval_texts(dataset,                # a name of `EVAL_SETS`, a local .txt/.js
                detokenizer=None,       # callable str -> str, or a name of `DETOKENIZERS`; default: the set's own
               ) -> list[str]:
     "Detokenized documents of an evaluation set; hub names fail fast with a clear message when offline."
-    from sedd_nb import data
     if isinstance(dataset, str) and dataset in EVAL_SETS:
         hub, default_split, join = EVAL_SETS[dataset]
         try: rows = data.load_texts(hub, split or default_split)
@@ -130,8 +136,6 @@ def encode_docs(docs, tokenizer) -> np.ndarray:
 def score_blocks(bundle, blocks: torch.Tensor,   # (N, L) tokens, all of one length
                  n_t: int = 32, mc: int = 4, seed: int = 0, enumerate_xt: bool = False) -> torch.Tensor:
     "Nats per block (N,) float64: SEDD ELBO (n_t Gauss-Legendre nodes, mc draws of xt) or exact AR NLL."
-    from sedd_nb.likelihood import elbo
-    from sedd_nb.train import ar_nll
     model, graph, noise, tok, objective, _ = _parts(bundle)
     dev = next(model.parameters()).device
     blocks = blocks.to(dev)
@@ -157,7 +161,8 @@ def zero_shot_ppl(bundle,                     # dict from `load_checkpoint`: mod
     model, graph, noise, tok, objective, L = _parts(bundle)
     L = block_len or L
     t0 = time.time()
-    if torch.is_tensor(dataset) or isinstance(dataset, np.ndarray):
+    from_ids = torch.is_tensor(dataset) or isinstance(dataset, np.ndarray)
+    if from_ids:
         arr = dataset.cpu().numpy() if isinstance(dataset, torch.Tensor) else np.asarray(dataset)   # memmaps stay numpy
         tokens, name = arr.reshape(-1).astype(np.int64), 'tokens'
     else:
@@ -167,6 +172,10 @@ def zero_shot_ppl(bundle,                     # dict from `load_checkpoint`: mod
     if len(tokens) == 0: raise ValueError(f"Dataset {name!r} gives no tokens to evaluate.")
     if tokens.min() < 0 or tokens.max() >= tok.vocab_size:
         raise ValueError(f"Token ids must lie in [0, {tok.vocab_size}) for this model; got [{tokens.min()}, {tokens.max()}].")
+    if not from_ids and (unk := unknown_share(tokens, tok)) > 0.01:       # text the tokenizer cannot read
+        raise ValueError(f"{unk:.0%} of {name!r} maps to the tokenizer's unknown token: the model cannot read this text "
+                         f"(its tokenizer was built from other characters), so a bound on it would mean nothing. "
+                         f"Evaluate text of the training corpus's characters, or a model trained on this text.")
     full, rest = chunk_stream(tokens, L)
     batches = [full[i:i + batch_size] for i in range(0, len(full), batch_size)] + ([rest] if rest is not None else [])
     block_nats = [score_blocks(bundle, b, n_t, mc, seed + i, enumerate_xt)
@@ -182,7 +191,6 @@ def zero_shot_ppl(bundle,                     # dict from `load_checkpoint`: mod
 # %% ../nbs/13_eval.ipynb #4de669a8
 def heldout_tokens(bundle) -> np.ndarray:
     "The validation token stream the trainer held out for this bundle's run (`cfg.corpus`, `cfg.val_frac`)."
-    from sedd_nb import data
     cfg, tok = bundle['cfg'], bundle['tokenizer']
     stream = data.token_stream(data.load_texts(cfg.corpus), tok, cache_dir=cfg.cache_dir)
     try: return np.asarray(data.split_stream(stream, cfg.val_frac, eos_id=tok.eos_id)[1])
@@ -195,8 +203,6 @@ def generative_ppl(samples,                 # LongTensor (n, L) of the scorer's 
                    batch_size: int = 32,
                   ) -> dict:
     "Perplexity of `samples` under an AR model (lower = the AR model finds them more likely)."
-    from sedd_nb.data import pad_batch
-    from sedd_nb.train import ar_nll
     model, _, _, tok, objective, _ = _parts(ar_bundle)
     if objective != 'ar':
         raise ValueError(f"generative_ppl needs an autoregressive scorer (cfg.objective='ar'), got objective={objective!r}; "
@@ -268,7 +274,6 @@ def known_word_rate(samples,        # list of strings (decoded samples)
 # %% ../nbs/13_eval.ipynb #5f2ddf0e
 def distinct_n(samples, n: int = 4) -> float:
     "Distinct n-grams / all n-grams, pooled over `samples` (strings: characters; lists or tensors of ids: tokens)."
-    from sedd_nb.graphs import check_int
     n = check_int('distinct_n: n', n)
     seqs = [s if isinstance(s, str) else [int(i) for i in s] for s in samples]
     grams = [tuple(s[i:i + n]) for s in seqs for i in range(len(s) - n + 1)]
@@ -276,7 +281,6 @@ def distinct_n(samples, n: int = 4) -> float:
 
 def char_entropy(samples) -> float:
     "Entropy (bits) of the character frequencies of all `samples` together."
-    from collections import Counter
     c = Counter(ch for s in samples for ch in s)
     tot = sum(c.values())
     return -sum(v / tot * math.log2(v / tot) for v in c.values()) if tot else float('nan')
@@ -297,7 +301,6 @@ def format_report(r: dict) -> str:
 def sampling_sweep(bundle, ar_bundle, steps=(8, 16, 32, 64, 128, 256), predictors=('euler', 'tau_leaping', 'analytic'),
                    n: int = 16, length: int | None = None, seed: int = 0, progress: bool = True) -> list[dict]:
     "Generative perplexity (under `ar_bundle`) and sampler wall time for every (predictor, steps)."
-    from sedd_nb.sampling import sample
     model, graph, noise, tok, objective, L = _parts(bundle)
     if objective != 'sedd': raise ValueError("sampling_sweep samples with SEDD; pass a SEDD bundle as the first argument.")
     dev = next(model.parameters()).device
@@ -313,7 +316,7 @@ def sampling_sweep(bundle, ar_bundle, steps=(8, 16, 32, 64, 128, 256), predictor
 
 def plot_tradeoff(rows, refs: dict | None = None, ax=None):
     "Log-log plot of generative perplexity vs sampler steps per predictor; `refs` {label: ppl} as horizontal lines."
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt                   # here, not at the top: only plotting needs it
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
     for p in dict.fromkeys(r['predictor'] for r in rows):
         rs = sorted((r for r in rows if r['predictor'] == p), key=lambda r: r['steps'])

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['sample_categorical', 'log_expm1', 'check_int', 'Graph', 'Uniform', 'Absorbing', 'absorbing_shift', 'toy_markov_p0',
-           'ExactProcess']
+__all__ = ['GRAPHS', 'sample_categorical', 'sigma_like', 'log_expm1', 'check_int', 'Graph', 'Uniform', 'Absorbing', 'make_graph',
+           'absorbing_shift', 'toy_markov_p0', 'ExactProcess']
 
 # %% ../nbs/03_graphs.ipynb #fb7d007e
 def _check_probs_total(total):
@@ -70,7 +70,7 @@ def sample_categorical(probs: torch.Tensor,  # (..., K) unnormalised probabiliti
     return (j * block + k).reshape(probs.shape[:-1])
 
 # %% ../nbs/03_graphs.ipynb #d104ef77
-def _sigma_like(sigma, shape, dtype=None, device=None) -> torch.Tensor:
+def sigma_like(sigma, shape, dtype=None, device=None) -> torch.Tensor:
     "`sigma` as a float tensor whose dims align with the LEADING dims of `shape`, with trailing size-1 dims added."
     if not torch.is_tensor(sigma):
         sigma = torch.as_tensor(sigma, dtype=dtype or torch.get_default_dtype(), device=device)
@@ -194,18 +194,18 @@ class Uniform(Graph):
 
     def transition(self, x0, sigma):
         self._check_tokens(x0, 'x0')
-        sigma = _sigma_like(sigma, x0.shape, device=x0.device).unsqueeze(-1)  # (..., 1)
+        sigma = sigma_like(sigma, x0.shape, device=x0.device).unsqueeze(-1)  # (..., 1)
         stay = torch.exp(-sigma)
         return F.one_hot(x0, self.dim).to(sigma.dtype) * stay + (-torch.expm1(-sigma) / self.V)
 
     def transp_transition_coefs(self, xt, sigma, dtype=None):   # exp(sigma Q) is symmetric: rows = columns
         self._check_tokens(xt, 'xt')
-        sigma = _sigma_like(sigma, xt.shape, dtype=dtype, device=xt.device).unsqueeze(-1)  # (..., 1)
+        sigma = sigma_like(sigma, xt.shape, dtype=dtype, device=xt.device).unsqueeze(-1)  # (..., 1)
         return (-torch.expm1(-sigma) / self.V).expand(sigma.shape), torch.exp(-sigma)
 
     def sample_transition(self, x0, sigma, generator=None):
         self._check_tokens(x0, 'x0')
-        sigma = _sigma_like(sigma, x0.shape, dtype=torch.float64, device=x0.device)
+        sigma = sigma_like(sigma, x0.shape, dtype=torch.float64, device=x0.device)
         move = torch.rand(x0.shape, dtype=torch.float64, device=x0.device, generator=generator) < -torch.expm1(-sigma)
         fresh = torch.randint(0, self.V, x0.shape, device=x0.device, generator=generator)
         return torch.where(move, fresh, x0)
@@ -215,7 +215,7 @@ class Uniform(Graph):
 
     def staggered_score(self, score, dsigma):
         self._check_dim(score, 'score')
-        dsigma = _sigma_like(dsigma, score.shape[:-1], dtype=score.dtype, device=score.device).unsqueeze(-1)
+        dsigma = sigma_like(dsigma, score.shape[:-1], dtype=score.dtype, device=score.device).unsqueeze(-1)
         return (score * torch.exp(dsigma)).sub_(torch.expm1(dsigma) * score.mean(-1, keepdim=True))  # one (..., dim)
 
     def score_entropy(self, log_score, sigma, xt, x0):
@@ -223,7 +223,7 @@ class Uniform(Graph):
         self._check_dim(log_score, 'log_score')
         dtype = _float_dtype(log_score, sigma)
         ls = log_score.to(dtype)  # (..., V)
-        sigma = _sigma_like(sigma, xt.shape, dtype=dtype, device=ls.device)
+        sigma = sigma_like(sigma, xt.shape, dtype=dtype, device=ls.device)
         sigma = sigma.expand(xt.shape)
         # a = V / (e^sigma - 1), in log space so it neither overflows (large sigma) nor loses digits (small sigma)
         log_a = math.log(self.V) - log_expm1(sigma)  # (...)
@@ -265,19 +265,19 @@ class Absorbing(Graph):
 
     def transition(self, x0, sigma):
         self._check_tokens(x0, 'x0')
-        sigma = _sigma_like(sigma, x0.shape, device=x0.device).unsqueeze(-1)  # (..., 1)
+        sigma = sigma_like(sigma, x0.shape, device=x0.device).unsqueeze(-1)  # (..., 1)
         dt = sigma.dtype
         return F.one_hot(x0, self.dim).to(dt) * torch.exp(-sigma) + F.one_hot(torch.full_like(x0, self.mask), self.dim).to(dt) * -torch.expm1(-sigma)
 
     def transp_transition_coefs(self, xt, sigma, dtype=None):
         self._check_tokens(xt, 'xt')
-        sigma = _sigma_like(sigma, xt.shape, dtype=dtype, device=xt.device).unsqueeze(-1)  # (..., 1)
+        sigma = sigma_like(sigma, xt.shape, dtype=dtype, device=xt.device).unsqueeze(-1)  # (..., 1)
         is_mask = (xt == self.mask).to(sigma.dtype).unsqueeze(-1)
         return is_mask * -torch.expm1(-sigma), torch.exp(-sigma).expand(is_mask.shape)
 
     def sample_transition(self, x0, sigma, generator=None):
         self._check_tokens(x0, 'x0')
-        sigma = _sigma_like(sigma, x0.shape, dtype=torch.float64, device=x0.device)
+        sigma = sigma_like(sigma, x0.shape, dtype=torch.float64, device=x0.device)
         move = torch.rand(x0.shape, dtype=torch.float64, device=x0.device, generator=generator) < -torch.expm1(-sigma)
         return torch.where(move, torch.full_like(x0, self.mask), x0)
 
@@ -286,7 +286,7 @@ class Absorbing(Graph):
 
     def staggered_score(self, score, dsigma):
         self._check_dim(score, 'score')
-        dsigma = _sigma_like(dsigma, score.shape[:-1], dtype=score.dtype, device=score.device).unsqueeze(-1)
+        dsigma = sigma_like(dsigma, score.shape[:-1], dtype=score.dtype, device=score.device).unsqueeze(-1)
         extra = -torch.expm1(dsigma) * score[..., :self.V].sum(-1, keepdim=True) + score[..., self.mask:]
         out = score * torch.exp(dsigma)                      # the one (..., dim) tensor made
         out[..., self.mask:] = extra
@@ -297,7 +297,7 @@ class Absorbing(Graph):
         self._check_dim(log_score, 'log_score')
         dtype = _float_dtype(log_score, sigma)
         ls = log_score.to(dtype)[..., :self.V]  # (..., V) data entries only
-        sigma = _sigma_like(sigma, xt.shape, dtype=dtype, device=ls.device).expand(xt.shape)
+        sigma = sigma_like(sigma, xt.shape, dtype=dtype, device=ls.device).expand(xt.shape)
         is_mask = xt == self.mask
         x0c = x0.clamp(max=self.V - 1).unsqueeze(-1)  # (..., 1); x0 holds data tokens
         # sum of s_y over data tokens other than x0 (r_y = 0 there), zeroed where xt is not masked
@@ -307,6 +307,15 @@ class Absorbing(Graph):
         log_r = -log_expm1(sigma)
         ls_x0 = torch.where(is_mask, ls.gather(-1, x0c).squeeze(-1), log_r)
         return (pos + _bregman(ls_x0, log_r)).clamp(min=0)
+
+# %% ../nbs/03_graphs.ipynb #8e099b00
+GRAPHS = {'absorbing': Absorbing, 'uniform': Uniform}
+
+def make_graph(name: str, vocab_size: int) -> Graph:
+    "The graph called `name` ('absorbing' or 'uniform') over `vocab_size` data tokens."
+    if name not in GRAPHS:
+        raise ValueError(f"Unknown graph {name!r}; expected one of {sorted(GRAPHS)}.")
+    return GRAPHS[name](check_int('vocab_size', vocab_size))
 
 # %% ../nbs/03_graphs.ipynb #648f8d43
 def absorbing_shift(sigma, dim: int) -> torch.Tensor:

@@ -8,7 +8,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/fused_loss.html.md"""
 from __future__ import annotations
 import math
 import torch
-from .graphs import _sigma_like, log_expm1, absorbing_shift   # one source for these formulas
+from .graphs import sigma_like, log_expm1, absorbing_shift   # one source for these formulas
 
 import os
 os.environ.setdefault('TRITON_DEFAULT_FP_FUSION', '1')   # Triton 3.9 warns unless the (current) default is chosen
@@ -25,7 +25,7 @@ __all__ = ['score_entropy_eager', 'row_coefficients', 'triton_interpreted', 'Fus
 # %% ../nbs/11_fused_loss.ipynb #9059252b
 def _broadcast_sigma(sigma, xt: torch.Tensor) -> torch.Tensor:
     "`sigma` as a float64 tensor of `xt`'s shape; like `sedd_nb.graphs`, its dims align with xt's LEADING dims."
-    return _sigma_like(sigma, xt.shape, dtype=torch.float64, device=xt.device).expand(xt.shape)
+    return sigma_like(sigma, xt.shape, dtype=torch.float64, device=xt.device).expand(xt.shape)
 
 
 def _check_inputs(log_score, xt, x0, graph):

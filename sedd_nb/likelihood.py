@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 from .graphs import Graph, check_int
-from .losses import dse_loss, expected_dse, _check_batch
+from .losses import dse_loss, expected_dse, check_batch
 
 # %% auto #0
-__all__ = ['gauss_legendre', 'prior_kl', 'elbo', 'bits_per_token', 'perplexity']
+__all__ = ['gauss_legendre', 'prior_kl', 'elbo', 'bits_per_token', 'perplexity', 'ar_nll']
 
 # %% ../nbs/07_likelihood.ipynb #d33af270
 def gauss_legendre(n: int,        # number of nodes
@@ -35,7 +36,7 @@ def prior_kl(graph: Graph,            # `Uniform` or `Absorbing`
              mask: torch.Tensor | None = None, # (B, L) 1 = real token; padding adds nothing
             ) -> torch.Tensor:        # (B,) nats, float64
     "KL(p_{1|0}(.|x0) || pi) summed over positions: pi is uniform (Uniform graph) or the noised uniform (Absorbing)."
-    x0, mask = _check_batch(graph, x0, mask)
+    x0, mask = check_batch(graph, x0, mask)
     sigma = noise.total(torch.tensor(1., dtype=torch.float64))
     V = graph.dim - 1 if graph.absorb else graph.dim
     if graph.absorb:
@@ -63,7 +64,7 @@ def elbo(score_fn,                      # callable (xt (N, L), sigma (N,)) -> lo
          progress: bool = False,        # tqdm bar over the nodes
         ):                              # (B,) nats (float64), or (elbo, se) with return_se
     "Upper bound on -log p(x0) per sequence in nats: quadrature over t of the expected DSE plus `prior_kl`."
-    x0c, m = _check_batch(graph, x0, mask)
+    x0c, m = check_batch(graph, x0, mask)
     B, L = x0c.shape
     check_int('elbo: n_t (Gauss-Legendre nodes)', n_t); check_int('elbo: mc (draws of x_t per node)', mc)
     if return_se and mc < 2 and not enumerate_xt:
@@ -98,3 +99,13 @@ def bits_per_token(nats,        # total nats (a number or a tensor, summed)
 def perplexity(nats, n_tokens) -> float:
     "Perplexity: exp(sum(nats) / sum(n_tokens)); an upper bound when `nats` is an ELBO."
     return float(torch.exp(torch.as_tensor(nats, dtype=torch.float64).sum() / torch.as_tensor(n_tokens, dtype=torch.float64).sum()))
+
+# %% ../nbs/07_likelihood.ipynb #3305f887
+def ar_nll(model, x0, bos_id: int, mask=None):
+    "Exact next-token negative log-likelihood per sequence (B,), nats, of `x0` (B, L) under a causal `model`."
+    bos = torch.full_like(x0[:, :1], bos_id)
+    inp = torch.cat([bos, x0[:, :-1]], dim=1)                                    # (B, L): BOS, x_0 .. x_{L-2}
+    logits = model(inp, torch.zeros(x0.shape[0], device=x0.device), attn_mask=mask)  # (B, L, V)
+    nll = F.cross_entropy(logits.float().flatten(0, 1), x0.flatten(), reduction='none').view_as(x0)
+    if mask is not None: nll = torch.where(mask.bool(), nll, torch.zeros_like(nll))
+    return nll.sum(-1)

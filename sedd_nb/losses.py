@@ -14,14 +14,14 @@ from tqdm import tqdm
 from .graphs import Graph, ExactProcess, log_expm1
 
 # %% auto #0
-__all__ = ['T_SAMPLINGS', 'dse_loss', 'all_sequences', 'expected_dse', 'ToyScoreMLP', 'train_toy_score_model']
+__all__ = ['T_SAMPLINGS', 'check_batch', 'dse_loss', 'all_sequences', 'expected_dse', 'ToyScoreMLP', 'train_toy_score_model']
 
 # %% ../nbs/05_losses.ipynb #8579c9fa
 def _data_vocab(graph: Graph) -> int:
     "Number of data tokens V of `graph` (the mask token of an absorbing graph is not a data token)."
     return graph.dim - 1 if graph.absorb else graph.dim
 
-def _check_batch(graph: Graph, x0: torch.Tensor, mask: torch.Tensor | None):
+def check_batch(graph: Graph, x0: torch.Tensor, mask: torch.Tensor | None):
     "Validate `x0` (B, L) tokens and `mask`; return (x0 with padding replaced by token 0, bool mask or None)."
     if not isinstance(x0, torch.Tensor) or x0.dim() != 2 or x0.dtype not in (torch.int64, torch.int32):
         got = f"{tuple(x0.shape)} {x0.dtype}" if isinstance(x0, torch.Tensor) else type(x0).__name__
@@ -68,7 +68,7 @@ def dse_loss(score_fn,                  # callable (xt (B, L) long, sigma (B,)) 
             ) -> torch.Tensor:          # (B,) per-sequence loss dsigma * sum_i score entropy, float32 or wider
     "One-sample estimate of the score part of the ELBO per sequence: the denoising score entropy loss of SEDD."
     x0_orig = x0
-    x0, mask = _check_batch(graph, x0, mask)
+    x0, mask = check_batch(graph, x0, mask)
     B, L = x0.shape
     if not 0 <= eps < 1: raise ValueError(f"eps must lie in [0, 1); got {eps}.")
     if t_sampling not in T_SAMPLINGS: raise ValueError(f"t_sampling must be one of {T_SAMPLINGS}, got {t_sampling!r}.")
@@ -111,7 +111,7 @@ def expected_dse(score_fn,          # callable (xt (N, L), sigma (N,)) -> log_sc
                            max_states: int = 10**6, # refuse to enumerate more than this many (x0, xt) pairs
                           ) -> torch.Tensor:  # (B,) E_{xt ~ p(.|x0)} sum_i score_entropy
     "Exact expectation over x_t of the per-sequence score entropy, by enumerating all dim**L noised sequences."
-    x0, _ = _check_batch(graph, x0, None)
+    x0, _ = check_batch(graph, x0, None)
     B, L = x0.shape
     S = graph.dim ** L
     if B * S > max_states:

@@ -10,7 +10,7 @@ import math
 import torch
 
 # %% auto #0
-__all__ = ['Noise', 'GeometricNoise', 'LogLinearNoise']
+__all__ = ['NOISES', 'Noise', 'GeometricNoise', 'LogLinearNoise', 'make_noise']
 
 # %% ../nbs/04_noise.ipynb #df6295c0
 def _as_time(t, dtype=None) -> torch.Tensor:
@@ -71,3 +71,12 @@ class LogLinearNoise(Noise):
         t = _as_time(t)
         return (1 - self.eps) / self._survive(t)
     def __repr__(self): return f"LogLinearNoise(eps={self.eps})"
+
+# %% ../nbs/04_noise.ipynb #0984b4b7
+NOISES = {'loglinear': LogLinearNoise, 'geometric': GeometricNoise}
+
+def make_noise(name: str) -> Noise:
+    "The noise schedule called `name` ('loglinear' or 'geometric') with the paper's defaults."
+    if name not in NOISES:
+        raise ValueError(f"Unknown noise schedule {name!r}; expected one of {sorted(NOISES)}.")
+    return NOISES[name]()

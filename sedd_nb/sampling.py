@@ -14,7 +14,8 @@ from .graphs import sample_categorical, check_int
 
 # %% auto #0
 __all__ = ['PREDICTORS', 'UNMASK_ORDERS', 'normalise_probs', 'score_from_model', 'euler_probs', 'tau_leaping_probs',
-           'analytic_probs', 'denoise_probs', 'top_p_filter', 'temperature_filter', 'sample', 'show_frames']
+           'analytic_probs', 'denoise_probs', 'top_p_filter', 'temperature_filter', 'sample', 'show_frames',
+           'ar_generate']
 
 # %% ../nbs/06_sampling.ipynb #774537fc
 def _bcast(v, like: torch.Tensor) -> torch.Tensor:
@@ -143,7 +144,12 @@ def _check_prompt(prompt, shape, graph, device):
                          f"or -1 for a free position (the mask token cannot be prompted).")
     return prompt >= 0, prompt
 
-def _check_args(shape, steps, predictor, eps):
+def _check_args(shape, steps, predictor, eps, generator=None, top_p=None):
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__} {generator!r}; "
+                        f"for a seed pass generator=torch.Generator().manual_seed(seed).")
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
+        raise ValueError(f"top_p must be in (0, 1]; got {top_p!r}{' (a string: pass a number)' if isinstance(top_p, str) else ''}.")
     shape = tuple(shape)
     if len(shape) != 2: raise ValueError(f"shape must be (batch, length) with both >= 1; got {shape}.")
     shape = (check_int('shape[0] (batch)', shape[0]), check_int('shape[1] (length)', shape[1]))
@@ -193,8 +199,7 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
            return_traj: bool = False,  # return the list of every xt instead of the final one
           ) -> torch.Tensor | list[torch.Tensor]:  # (B, L) long tokens, or the trajectory (first: limit draw, last: sample)
     "Draw samples by running the reverse diffusion with `score_fn` from the limit distribution to clean tokens."
-    shape = _check_args(shape, steps, predictor, eps)
-    if top_p is not None and not 0 < top_p <= 1: raise ValueError(f"top_p must be in (0, 1]; got {top_p!r}.")
+    shape = _check_args(shape, steps, predictor, eps, generator, top_p)
     if temperature is not None: temperature_filter(torch.ones(1), temperature)     # validates it
     if unmask not in UNMASK_ORDERS: raise ValueError(f"unmask={unmask!r} is unknown; choose one of {UNMASK_ORDERS}.")
     if unmask == 'confidence' and not graph.absorb:
@@ -260,3 +265,17 @@ def show_frames(traj: list,        # output of `sample(..., return_traj=True)`: 
     lines = [f'{k:>5} | {decode(traj[k][row].tolist())}' for k in ks]
     print('\n'.join(lines))
     return lines
+
+# %% ../nbs/06_sampling.ipynb #c95a6587
+@torch.no_grad()
+def ar_generate(model, n: int, length: int, bos_id: int, prefix=None, generator=None, device='cpu'):
+    "Ancestral samples (n, length) from a causal `model`; `prefix` (list of ids) fixes the first tokens."
+    x = torch.full((n, 1), bos_id, dtype=torch.long, device=device)
+    prefix = list(prefix or [])
+    for i in range(length):
+        if i < len(prefix): nxt = torch.full((n,), prefix[i], dtype=torch.long, device=device)
+        else:
+            logits = model(x, torch.zeros(n, device=device))[:, -1].float()        # (n, V)
+            nxt = sample_categorical(torch.softmax(logits, -1), generator=generator)
+        x = torch.cat([x, nxt[:, None]], 1)
+    return x[:, 1:]

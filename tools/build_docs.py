@@ -131,7 +131,7 @@ def rewrite_links(md, pages, anchors, readme=False):
         return f']({target(page, m.group(2))})' if page in pages else m.group(0)
     md = re.sub(r'\]\(' + re.escape(DOC_HOST) + r'([\w-]+)\.html(?:#([^)\s]+))?\)', sub_doc, md)
     by_nb = {nb: page for page, nb in pages.items()}
-    md = re.sub(r'\]\((\d\d_[\w-]+\.ipynb|index\.ipynb)(?:#([^)\s]+))?\)',
+    md = re.sub(r'\]\((\d\d[a-z]?_[\w-]+\.ipynb|index\.ipynb)(?:#([^)\s]+))?\)',
                 lambda m: f']({target(by_nb[m.group(1)], m.group(2))})' if m.group(1) in by_nb else m.group(0), md)
     return md
 

@@ -165,7 +165,7 @@ def page_sources(site):
     "page name -> its source notebook (nbdev names a page after its notebook, less the number)."
     out = {}
     for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
-        name = nb.stem if nb.stem == 'index' else re.sub(r'^\d+_', '', nb.stem)
+        name = nb.stem if nb.stem == 'index' else re.sub(r'^\d+[a-z]?_', '', nb.stem)
         out[name] = nb
     return out
 
@@ -214,9 +214,9 @@ def check(site, shots=None, verbose=True):
                 if m := re.search(pat, r['text']):
                     ctx = r['text'][max(0, m.start() - 40):m.end() + 40].replace('\n', ' ')
                     bad.append(f'{what} on the page: ...{ctx}...')
-            if not r['h1'] or r['h1'] in stems or re.match(r'^\d\d_', r['h1']):
+            if not r['h1'] or r['h1'] in stems or re.match(r'^\d\d[a-z]?_', r['h1']):
                 bad.append(f"heading is a file stem or missing: {r['h1']!r}")
-            if re.match(r'^\d\d_', r['title']) or r['title'].split(' - ')[0] in stems:
+            if re.match(r'^\d\d[a-z]?_', r['title']) or r['title'].split(' - ')[0] in stems:
                 bad.append(f"tab title is a file stem: {r['title']!r}")
             if len(r['text']) < 400: bad.append(f"page is (nearly) empty: {len(r['text'])} characters")
             if not r['footer']: bad.append('no previous/next link')
