@@ -122,9 +122,20 @@ def read_checkpoint(path: Path, need=CKPT_KEYS) -> dict:
         raise ValueError(f"{path.name}: not a checkpoint file of sedd_nb (its bytes do not load as one: "
                          f"{type(e).__name__}); it is never unpickled unsafely") from None
     if not isinstance(st, dict): raise ValueError(f"{path.name}: holds a {type(st).__name__}, not a checkpoint dict")
-    missing = [k for k in need if k not in st and not (k == 'data' and 'scheduler' in st)]  # 'data': since 0.4
+    missing = [k for k in dict.fromkeys(need) if k not in st and not (k == 'data' and 'scheduler' in st)]  # 'data': since 0.4
     if missing: raise ValueError(f"{path.name}: damaged or not written by sedd_nb, missing {', '.join(missing)}")
+    _check_types(st, path)
     return st
+
+_TYPES = dict(step=int, vocab_size=int, bad_steps=int, history=list, rng=dict, optimizer=dict, shards=list, config=dict)
+
+def _check_types(st: dict, path: Path):
+    "Refuse a checkpoint whose entries are not of the types the trainer writes (a hand edit), naming the first."
+    for k, t in _TYPES.items():
+        v = st.get(k, t())
+        if not isinstance(v, t) or isinstance(v, bool) or (t is int and v < 0):
+            raise ValueError(f"{path.name}: damaged or edited by hand: its {k!r} is {v!r:.60}, not a "
+                             f"{'non-negative int' if t is int else t.__name__}")
 
 def newest_readable(run: Path, master: bool = True):
     "(state, path) of the newest checkpoint of `run` that loads and has every key; falls back loudly past broken ones."
@@ -264,6 +275,10 @@ def load_run(path, ema: bool = True, device='cpu', tokenizer=None) -> dict:
         raise ValueError(f"The tokenizer has {tok.vocab_size} tokens but {path} was trained on {st['vocab_size']}; "
                          f"use the run's own tokenizer.json.")
     model = build_model(cfg, st['vocab_size'])
-    _load_weights(model, st['ema' if ema and cfg.ema > 0 else 'model'], path)    # ema=0: no average was kept
+    weights = st['ema' if ema and cfg.ema > 0 else 'model']                       # ema=0: no average was kept
+    _load_weights(model, weights, path)
+    bad = [k for k, v in weights.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad: raise ValueError(f"{path}: its weights hold NaN or inf ({', '.join(bad[:3])}); the run diverged before "
+                             f"this checkpoint. Load an earlier checkpoint, or the {'raw' if ema else 'EMA'} weights.")
     return dict(model=model.to(device).eval(), graph=make_graph(cfg.graph, st['vocab_size']), noise=make_noise(cfg.noise),
                 tokenizer=tok, cfg=cfg, step=st['step'], path=str(path))

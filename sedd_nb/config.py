@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/config.html.md"""
 
 # %% ../nbs/09a_config.ipynb #1290f7f4
 from __future__ import annotations
-import dataclasses, difflib, math, numbers
+import dataclasses, difflib, math, numbers, os
 from dataclasses import dataclass, field, asdict
 
 import torch
@@ -155,7 +155,9 @@ _RANGES = (('lr', 0, 10), ('min_lr_frac', 0, 1), ('beta1', 0, 1), ('beta2', 0, 1
 _SET_BY_TRAINER = ('vocab_size', 'absorb', 'causal')     # ModelConfig fields the objective and graph decide
 
 def _plain_numbers(cfg):
-    "NumPy integers and floats in numeric fields become Python ones (the config must save as plain data)."
+    "NumPy integers and floats in numeric fields become Python ones, and paths strings (the config saves as plain data)."
+    for name in ('out_dir', 'corpus', 'tokenizer', 'cache_dir'):
+        if isinstance(getattr(cfg, name), os.PathLike): setattr(cfg, name, os.fspath(getattr(cfg, name)))
     for name in _COUNTS + _NON_NEGATIVE:
         v = getattr(cfg, name)
         if is_int(v) and not isinstance(v, int): setattr(cfg, name, int(v))

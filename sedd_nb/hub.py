@@ -263,6 +263,7 @@ def _run_metrics(path: Path) -> dict:
 
 def export_run(src, out, ema: bool = True, overwrite: bool = False) -> Path:
     "Write the run `src` (run dir or checkpoint) as a Hub folder `out`: config.json, model.safetensors, tokenizer.json, README.md."
+    _check_path('export_run', src, 'a run directory or checkpoint'); _check_path('export_run', out, 'a folder path')
     out = Path(out)
     b = load_run(src, ema=ema)
     _check_export_target(out, Path(b['path']).parent, overwrite)
@@ -313,6 +314,10 @@ def _check_export_target(out: Path, run: Path, overwrite: bool):
         raise ValueError(f"--out {out} holds files an export does not write ({', '.join(foreign[:5])}); --overwrite "
                          f"replaces only a previous export. Pick another folder.")
 
+def _check_path(fn: str, p, what: str):
+    if not isinstance(p, (str, os.PathLike)) or str(p) == '':
+        raise TypeError(f"{fn} takes {what} (a non-empty str or Path), got {type(p).__name__} {p!r}.")
+
 def _portable(cfg: TrainConfig) -> dict:
     "The run's config without this machine's paths: out_dir and a local corpus by name, no cache_dir."
     d = cfg.to_dict()
@@ -331,6 +336,7 @@ def _normal_modes(folder: Path):
 # %% ../nbs/09c_hub.ipynb #b89bab4d
 def load_checkpoint(path, ema: bool = True, device='cpu', tokenizer=None) -> dict:
     "Model (eval mode, EMA weights unless `ema=False`), graph, noise, tokenizer, cfg and step of a run dir, a checkpoint file, a Hub-layout folder or a Hub id."
+    _check_path('load_checkpoint', path, 'a path or a Hub id')
     p = Path(path).expanduser()
     if (p.is_dir() and (p/'config.json').is_file()) or (not p.exists() and _HUB_ID.match(str(path))):
         return load_pretrained(path, device=device, tokenizer=tokenizer)   # the paper's layout, or our exports

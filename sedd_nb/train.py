@@ -224,7 +224,11 @@ def start_run(cfg: TrainConfig, run_dir: Path, procs: Procs, saved=None, ckpt_pa
     opt = make_optimizer(raw, cfg)
     history, bad_total = [], 0
     if saved is not None:
-        rest = restore_training_state(saved, raw, ema, opt)
+        try: rest = restore_training_state(saved, raw, ema, opt)
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise ValueError(f"{ckpt_path} cannot be restored ({type(e).__name__}: {str(e).splitlines()[0][:120]}); it is "
+                             f"damaged or was edited. Move it away to resume from the checkpoint before it, or use a new "
+                             f"out_dir.") from None
         set_hyperparameters(opt, cfg)                             # this config's betas and decay, not the checkpoint's
         for a, j in enumerate(rd.shard_ids):
             rd.loaders[a].load_state_dict(rest['shards'][j]['loader']); rd.gens[a].set_state(rest['shards'][j]['gen'])

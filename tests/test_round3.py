@@ -243,3 +243,44 @@ def test_sample_argument_types(kw, exc, words):
     with pytest.raises(exc) as e:
         sample(lambda xt, s: torch.zeros(*xt.shape, 5), Absorbing(4), LogLinearNoise(), (1, 4), 2, **kw)
     assert words in str(e.value), str(e.value)
+
+
+# ---- from the sweep of 55 new cases: checkpoint hand-edits and API misuse that were unclear or silent
+def _edit(r, **change):
+    p = checkpoint_paths(r)[-1]; st = torch.load(p, weights_only=True); st.update(change); torch.save(st, p)
+
+
+@pytest.mark.parametrize('change, words', [
+    (dict(step=-1), "its 'step' is -1, not a non-negative int"),
+    (dict(step='2'), "its 'step' is '2', not a non-negative int"),
+    (dict(history=5), "its 'history' is 5, not a list"),
+    (dict(rng={'torch': 1}), 'cannot be restored (TypeError'),
+    (dict(optimizer={}), "cannot be restored (KeyError: 'param_groups')"),
+], ids=['step negative', 'step string', 'history int', 'rng garbage', 'optimizer empty'])
+def test_hand_edited_checkpoint_is_named_on_resume(run, change, words):
+    r, corpus = run
+    _edit(r, **change)
+    with pytest.raises(ValueError) as e: quiet(train, tiny(r, corpus, steps=4))
+    assert words in str(e.value), str(e.value)
+
+
+def test_nan_weights_are_named_when_loading(run):
+    r, _ = run
+    p = checkpoint_paths(r)[-1]; st = torch.load(p, weights_only=True)
+    st['ema'] = {k: v * float('nan') if v.is_floating_point() else v for k, v in st['ema'].items()}; torch.save(st, p)
+    code, err = cli('sample', '--ckpt', r, '--steps', 2, '--n', 1)
+    assert code == 2 and 'its weights hold NaN or inf' in err, err
+    load_checkpoint(r, ema=False)                                       # the raw weights still load
+
+
+@pytest.mark.parametrize('fn, words', [
+    (lambda: load_checkpoint(None), 'load_checkpoint takes a path or a Hub id'),
+    (lambda: load_checkpoint(123), 'load_checkpoint takes a path or a Hub id'),
+    (lambda: export_run('runs/x', None), 'export_run takes a folder path'),
+])
+def test_loader_arguments_of_the_wrong_type(fn, words):
+    with pytest.raises(TypeError, match=words): fn()
+
+
+def test_paths_are_accepted_in_the_config(tmp_path):
+    assert TrainConfig.char_tiny(out_dir=tmp_path / 'r').out_dir == str(tmp_path / 'r')
