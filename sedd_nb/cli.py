@@ -109,7 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument('--prompt', default='', help='text placed at the start')
     sp.add_argument('--suffix', default='', help='text placed at the end (infilling in between)')
     sp.add_argument('--n', type=_positive_int, default=4, help='number of samples (default: 4)')
-    sp.add_argument('--length', type=_positive_int, default=None, help="tokens per sample (default: the run's seq_len)")
+    sp.add_argument('--length', type=_positive_int, default=None,
+                    help="tokens per sample (default: the run's seq_len); longer text is written in windows of seq_len "
+                         "tokens, each continuing the last half of the one before")
     sp.add_argument('--top-p', type=float, default=None,
                     help="opt-in nucleus filtering in (0, 1]: keep the likeliest tokens holding this much probability "
                          "(more fluent, less diverse; no longer the model's distribution)")
@@ -121,6 +123,10 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument('--unmask-noise', type=float, default=0.,
                     help="with --unmask confidence: Gumbel noise of scale c*t on the log-confidence (MaskGIT's annealed "
                          "randomness; 0, the default, ranks by confidence alone)")
+    sp.add_argument('--predictor', choices=('analytic', 'euler', 'tau_leaping', 'first_hitting'), default='analytic',
+                    help="'analytic' (default), 'euler', 'tau_leaping': --steps steps of the reverse process; "
+                         "'first_hitting' (absorbing models): the exact reverse chain, one position per network call, "
+                         "or several when --steps is smaller than the length (--steps network calls)")
     sp.add_argument('--tokenizer', default=None, help="tokenizer file or folder (pretrained models without one)")
     sp.add_argument('--seed', type=_seed, default=0, help="random seed of the sampler (default: 0); it fixes the --n "
                     "samples together, so the same seed with another --n gives other samples")
@@ -182,7 +188,8 @@ def _cmd_sample(a):
     texts = sample_texts(ck['model'], ck['graph'], ck['noise'], ck['tokenizer'], a.n, length, a.steps,
                          ck['cfg'].objective, prompt=prompt if (a.prompt or a.suffix) else None,
                          seed=a.seed, device=device, progress=True, top_p=a.top_p, temperature=a.temperature,
-                         unmask=a.unmask, unmask_noise=a.unmask_noise)
+                         unmask=a.unmask, unmask_noise=a.unmask_noise, predictor=a.predictor,
+                         window=ck['cfg'].seq_len)                   # longer text: windows of the training length
     for s in texts: print('---\n' + s)
     return texts
 

@@ -13,9 +13,9 @@ from tqdm import tqdm
 from .graphs import sample_categorical, check_int
 
 # %% auto #0
-__all__ = ['PREDICTORS', 'UNMASK_ORDERS', 'normalise_probs', 'score_from_model', 'euler_probs', 'tau_leaping_probs',
-           'analytic_probs', 'denoise_probs', 'top_p_filter', 'temperature_filter', 'sample', 'show_frames',
-           'ar_generate']
+__all__ = ['PREDICTORS', 'FIRST_HITTING', 'UNMASK_ORDERS', 'normalise_probs', 'score_from_model', 'euler_probs',
+           'tau_leaping_probs', 'analytic_probs', 'denoise_probs', 'top_p_filter', 'temperature_filter', 'sample',
+           'show_frames', 'next_unmask_sigma', 'sample_first_hitting', 'sample_windows', 'ar_generate']
 
 # %% ../nbs/06_sampling.ipynb #774537fc
 def _bcast(v, like: torch.Tensor) -> torch.Tensor:
@@ -126,6 +126,7 @@ def temperature_filter(probs: torch.Tensor,   # (..., K) step distributions, >= 
 
 # %% ../nbs/06_sampling.ipynb #94611e1a
 PREDICTORS = ('analytic', 'euler', 'tau_leaping')
+FIRST_HITTING = 'first_hitting'          # `sample_first_hitting` below, through `sample(predictor=...)`
 
 def _check_prompt(prompt, shape, graph, device):
     "(fixed mask (B, L) bool, prompt tokens (B, L) long) from a prompt with -1 at free positions, or (None, None)."
@@ -153,8 +154,8 @@ def _check_args(shape, steps, predictor, eps, generator=None, top_p=None):
     shape = tuple(shape)
     if len(shape) != 2: raise ValueError(f"shape must be (batch, length) with both >= 1; got {shape}.")
     shape = (check_int('shape[0] (batch)', shape[0]), check_int('shape[1] (length)', shape[1]))
-    if predictor not in PREDICTORS:
-        raise ValueError(f"predictor={predictor!r} is unknown; choose one of {PREDICTORS}.")
+    if predictor not in PREDICTORS + (FIRST_HITTING,):
+        raise ValueError(f"predictor={predictor!r} is unknown; choose one of {PREDICTORS + (FIRST_HITTING,)}.")
     check_int('steps', steps)
     if not 0 < eps < 1:
         raise ValueError(f"eps is the last time of the grid (then the denoising step goes to sigma = 0); "
@@ -210,6 +211,8 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
         raise ValueError(f"unmask_noise must be a finite number >= 0; got {unmask_noise!r}.")
     if unmask_noise and unmask != 'confidence':
         raise ValueError(f"unmask_noise={unmask_noise} perturbs the confidence order; it needs unmask='confidence'.")
+    if predictor == FIRST_HITTING: return _first_hitting_steps(score_fn, graph, noise, shape, steps, prompt, device,
+                                                               generator, top_p, temperature, unmask, progress, return_traj)
     def nucleus(p, last):
         if temperature not in (None, 1): p = temperature_filter(p, temperature, skip_last=last)
         return p if top_p in (None, 1) else top_p_filter(p, top_p, skip_last=last)
@@ -253,6 +256,17 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
         if return_traj: traj.append(x.clone())
     return traj if return_traj else x
 
+def _first_hitting_steps(score_fn, graph, noise, shape, steps, prompt, device, generator, top_p, temperature, unmask,
+                         progress, return_traj):
+    "`sample` with predictor='first_hitting': at most `steps` network calls, ceil(free positions / steps) reveals each."
+    if unmask != 'random' or return_traj:
+        raise ValueError("predictor='first_hitting' reveals positions in the reverse process's own order and keeps no "
+                         "trajectory; use unmask='random' and return_traj=False with it.")
+    free = shape[1] if prompt is None else int((torch.as_tensor(prompt).expand(shape) < 0).sum(-1).max())
+    return sample_first_hitting(score_fn, graph, noise, shape, per_call=max(1, math.ceil(free / steps)), prompt=prompt,
+                                device=device, generator=generator, top_p=top_p, temperature=temperature,
+                                progress=progress)
+
 # %% ../nbs/06_sampling.ipynb #8ea6064e
 def show_frames(traj: list,        # output of `sample(..., return_traj=True)`: tensors (B, L)
                 decode,            # callable: list of token ids -> str (must handle the mask id on absorbing graphs)
@@ -265,6 +279,89 @@ def show_frames(traj: list,        # output of `sample(..., return_traj=True)`: 
     lines = [f'{k:>5} | {decode(traj[k][row].tolist())}' for k in ks]
     print('\n'.join(lines))
     return lines
+
+# %% ../nbs/06_sampling.ipynb #9779b9db
+def next_unmask_sigma(sigma, m, u):
+    "Total noise of the next reveal going backwards from `sigma` with `m` masked positions, by inverting its law at `u` ~ U(0, 1)."
+    return -torch.log1p(u.pow(1. / m) * torch.expm1(-sigma))
+
+@torch.no_grad()
+def sample_first_hitting(score_fn,              # callable (xt (b, L), sigma (b,)) -> log_score (b, L, graph.dim)
+                         graph,                 # an `Absorbing` graph
+                         noise,                 # the schedule: only sigma(1), where the chain starts, is read
+                         shape,                 # (B, L) of the samples
+                         per_call: int = 1,     # positions revealed per network call (1: exact)
+                         prompt=None,           # LongTensor broadcastable to shape, -1 at free positions
+                         device=None,
+                         generator: torch.Generator | None = None,
+                         top_p: float | None = None, temperature: float | None = None,  # opt-in, as in `sample`
+                         progress: bool = False,
+                        ) -> torch.Tensor:      # (B, L) long tokens, no mask left
+    "The absorbing reverse chain simulated at its jump times: per call, the next reveal's sigma, a uniform masked position, its token."
+    B, L = shape = _check_args(shape, 1, 'analytic', 0.5, generator, top_p)
+    _check_first_hitting(graph, per_call, temperature)
+    if device is None: device = prompt.device if isinstance(prompt, torch.Tensor) else 'cpu'
+    fixed, prompt = _check_prompt(prompt, shape, graph, device)
+    x = graph.sample_limit(B, L, generator=generator, device=device)
+    if fixed is not None: x = torch.where(fixed, prompt, x)
+    sigma = noise.total(torch.ones(1, dtype=torch.float64, device=device)).expand(B).clone()   # (B,) where it starts
+    calls = math.ceil(int((x == graph.mask).sum(-1).max()) / per_call)
+    for _ in tqdm(range(calls), disable=not progress, desc='sampling (first hitting)', leave=False):
+        masked = x == graph.mask                                            # (B, L)
+        m = masked.sum(-1)                                                  # (B,)
+        rows = (m > 0).nonzero().squeeze(-1)                                # the rows with something left to reveal
+        u = torch.rand(B, per_call, generator=generator, dtype=torch.float64, device=device)
+        at = None
+        for j in range(per_call):                                          # the times of the next per_call reveals
+            sigma = torch.where(m > j, next_unmask_sigma(sigma, (m - j).clamp_min(1).double(), u[:, j]), sigma)
+            if j == 0: at = sigma.clone()                                  # the network is called at the first
+        log_score = score_fn(x[rows], at[rows].float())                     # (b, L, dim)
+        p = torch.softmax(log_score[..., :-1].double(), -1)                 # p0(y | unmasked tokens), per position
+        if temperature not in (None, 1): p = temperature_filter(p, temperature)
+        if top_p not in (None, 1): p = top_p_filter(p, top_p)
+        y = sample_categorical(p, generator=generator)                      # (b, L)
+        key = torch.rand(y.shape, generator=generator, device=device).masked_fill(~masked[rows], 2.)
+        reveal = masked[rows] & (key.argsort(-1).argsort(-1) < m[rows, None].clamp(max=per_call))  # uniform positions
+        x[rows] = torch.where(reveal, y, x[rows])
+    return x
+
+def _check_first_hitting(graph, per_call, temperature):
+    if not getattr(graph, 'absorb', False):
+        raise ValueError(f"first hitting simulates the absorbing process (a position, once revealed, never changes); "
+                         f"{graph!r} has no mask token. Use predictor='analytic', 'euler' or 'tau_leaping'.")
+    check_int('per_call', per_call)
+    if temperature is not None: temperature_filter(torch.ones(1), temperature)      # validates it
+
+# %% ../nbs/06_sampling.ipynb #463d35f6
+@torch.no_grad()
+def sample_windows(score_fn, graph, noise,
+                   shape,                   # (B, N) of the samples; N may exceed the window
+                   steps: int,              # sampler steps (network calls with predictor='first_hitting') per window
+                   window: int,             # W: the longest sequence score_fn takes (the model's max_len)
+                   keep: int | None = None, # K: tokens of context carried into the next window (default W // 2)
+                   prompt=None,             # LongTensor broadcastable to shape, -1 at free positions
+                   device=None, progress: bool = False,
+                   **kw,                    # passed to `sample`: predictor, generator, top_p, temperature, ...
+                  ) -> torch.Tensor:        # (B, N) long tokens
+    "Samples longer than the window: windows of W tokens, each conditioned on the last K tokens of the one before."
+    B, N = shape = _check_args(shape, steps, kw.get('predictor', 'analytic'), kw.get('eps', 1e-5))
+    W, K = _check_windows(graph, window, keep, N)
+    if device is None: device = prompt.device if isinstance(prompt, torch.Tensor) else 'cpu'
+    x = torch.full(shape, -1, dtype=torch.long, device=device)
+    if prompt is not None: x = torch.as_tensor(prompt, device=device).expand(shape).clone()
+    starts = list(range(0, max(N - W, 0), W - K)) + [max(N - W, 0)]          # the last window ends at N
+    for s in tqdm(starts, disable=not progress, desc='sampling (windows)', leave=False):
+        x[:, s:s + W] = sample(score_fn, graph, noise, (B, min(W, N)), steps, prompt=x[:, s:s + W], device=device, **kw)
+    return x
+
+def _check_windows(graph, window, keep, N):
+    W = check_int('window', window)
+    K = W // 2 if keep is None else check_int('keep', keep, minimum=0)
+    if K >= W: raise ValueError(f"keep={K} must be smaller than window={W}: each window must write something new.")
+    if N > W and not graph.absorb:
+        raise ValueError(f"A sequence of {N} tokens needs windows of {W}, each prompted by the last; prompting is "
+                         f"exact only on the absorbing graph, and {graph!r} is not one.")
+    return W, K
 
 # %% ../nbs/06_sampling.ipynb #c95a6587
 @torch.no_grad()

@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/train.html.md"""
 
 # %% ../nbs/10_train.ipynb #8b8a3660
 from __future__ import annotations
-import contextlib, copy, json, math, os, random, shutil, time, warnings
+import contextlib, copy, functools, json, math, os, random, shutil, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from .hub import load_checkpoint   # re-exported: `from sedd_nb.train import tra
 from .likelihood import ar_nll, elbo
 from .losses import dse_loss
 from .noise import make_noise
-from .sampling import ar_generate, sample
+from .sampling import ar_generate, sample, sample_windows
 
 # %% auto #0
 __all__ = ['lr_factor', 'ema_update', 'batch_loss', 'evaluate_bpt', 'sample_texts', 'Procs', 'setup_processes', 'build_tokenizer',
@@ -85,21 +85,23 @@ def evaluate_bpt(model, graph, noise, batches, objective='sedd', n_t=8, bos_id=N
 @torch.no_grad()
 def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='sedd', prompt=None, seed=0,
                  device='cpu', amp_ctx=None, progress=False, top_p=None, temperature=None, unmask='random',
-                 unmask_noise=0.):
-    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p`, `temperature`, `unmask`, `unmask_noise` (SEDD)."
+                 unmask_noise=0., predictor='analytic', window=None):
+    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p`, `temperature`, `unmask`, `unmask_noise`, `predictor`, and `window` (SEDD: longer text in windows of this many tokens, default the model's max_len)."
     was_training = model.training; model.eval()
     g = torch.Generator(device=device).manual_seed(seed)
     with (amp_ctx or contextlib.nullcontext()):
         if objective == 'ar':
-            if top_p is not None or temperature is not None or unmask != 'random' or unmask_noise:
-                raise ValueError("top_p, temperature, unmask and unmask_noise apply to diffusion (objective='sedd') sampling; the AR "
-                                 "baseline samples its exact next-token distribution.")
+            if top_p is not None or temperature is not None or unmask != 'random' or unmask_noise or predictor != 'analytic':
+                raise ValueError("top_p, temperature, unmask, unmask_noise and predictor apply to diffusion (objective='sedd') "
+                                 "sampling; the AR baseline samples its exact next-token distribution.")
             prefix = [] if prompt is None else [int(i) for i in prompt[0] if i >= 0]
             ids = ar_generate(model, n, length, tokenizer.eos_id, prefix=prefix, generator=g, device=device)
         else:
-            ids = sample(lambda xt, s: model(xt, s), graph, noise, (n, length), steps, prompt=prompt,
-                         device=device, generator=g, progress=progress, top_p=top_p, temperature=temperature,
-                         unmask=unmask, unmask_noise=unmask_noise)
+            W = window or getattr(getattr(model, 'cfg', None), 'max_len', length)   # longer text: windows of W
+            fn = sample if length <= W else functools.partial(sample_windows, window=W)
+            ids = fn(lambda xt, s: model(xt, s), graph, noise, (n, length), steps, prompt=prompt,
+                     device=device, generator=g, progress=progress, top_p=top_p, temperature=temperature,
+                     unmask=unmask, unmask_noise=unmask_noise, predictor=predictor)
     model.train(was_training)
     return [decode_ids(tokenizer, row) for row in ids]
 

@@ -284,3 +284,25 @@ def test_loader_arguments_of_the_wrong_type(fn, words):
 
 def test_paths_are_accepted_in_the_config(tmp_path):
     assert TrainConfig.char_tiny(out_dir=tmp_path / 'r').out_dir == str(tmp_path / 'r')
+
+
+# ---- sampling (issue 20): text longer than the model, the first-hitting sampler from the command line
+def test_cli_writes_text_longer_than_the_training_length_with_prompt_and_suffix(run):
+    r, _ = run                                                             # trained on blocks of 32 characters
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        run_cli(['sample', '--ckpt', str(r), '--length', '150', '--steps', '4', '--n', '2', '--prompt', 'The ',
+                 '--suffix', ' end.', '--predictor', 'first_hitting'])
+    texts = [t.strip('\n') for t in out.getvalue().split('---')[1:]]
+    assert len(texts) == 2 and all(t.startswith('The ') and t.endswith(' end.') for t in texts), texts
+    b = load_checkpoint(r)
+    assert all(len(b['tokenizer'].encode(t)) == 150 for t in texts)
+
+
+def test_first_hitting_on_a_uniform_run_is_refused(tmp_path):
+    corpus = tmp_path / 'c.txt'; corpus.write_text(TEXT)
+    quiet(train, tiny(tmp_path / 'u', corpus, steps=2, graph='uniform'))
+    code, err = cli('sample', '--ckpt', tmp_path / 'u', '--predictor', 'first_hitting', '--steps', 2, '--n', 1)
+    assert code == 2 and 'first hitting simulates the absorbing process' in err, err
+    code, err = cli('sample', '--ckpt', tmp_path / 'u', '--length', 100, '--steps', 2, '--n', 1)
+    assert code == 2 and 'prompting is exact only on the absorbing graph' in err, err
