@@ -129,7 +129,10 @@ def _parser() -> argparse.ArgumentParser:
                          "or several when --steps is smaller than the length (--steps network calls)")
     sp.add_argument('--tokenizer', default=None, help="tokenizer file or folder (pretrained models without one)")
     sp.add_argument('--seed', type=_seed, default=0, help="random seed of the sampler (default: 0); it fixes the --n "
-                    "samples together, so the same seed with another --n gives other samples")
+                    "samples together, so the same seed with another --n gives other samples (see --per-sample-seed)")
+    sp.add_argument('--per-sample-seed', action='store_true',
+                    help="sample i depends only on (--seed, i): the first samples are the same whatever --n; each "
+                         "sample is then drawn alone, which is slower than one batch")
     sp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...")
     sp.add_argument('--raw', action='store_true', help='use the raw weights instead of the EMA')
     ep = sub.add_parser('export', help='write a run as a Hub folder (config.json, model.safetensors, tokenizer.json, README.md)')
@@ -189,7 +192,7 @@ def _cmd_sample(a):
                          ck['cfg'].objective, prompt=prompt if (a.prompt or a.suffix) else None,
                          seed=a.seed, device=device, progress=True, top_p=a.top_p, temperature=a.temperature,
                          unmask=a.unmask, unmask_noise=a.unmask_noise, predictor=a.predictor,
-                         window=ck['cfg'].seq_len)                   # longer text: windows of the training length
+                         window=ck['cfg'].seq_len, per_sample_seed=a.per_sample_seed)   # longer text: windows of seq_len
     for s in texts: print('---\n' + s)
     return texts
 

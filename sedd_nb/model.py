@@ -7,7 +7,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/model.html.md"""
 # %% auto #0
 __all__ = ['ARCHS', 'OUTPUTS', 'ModelConfig', 'rotary_angles', 'apply_rotary', 'sigma_features', 'sinusoidal_features',
            'SigmaEmbedding', 'modulate', 'WeightNorm', 'make_norm', 'SelfAttention', 'DiTBlock', 'FinalLayer',
-           'SEDDModel', 'param_count', 'num_params']
+           'SEDDModel', 'param_count', 'num_params', 'ReuseUnchanged']
 
 # %% ../nbs/08_model.ipynb #5a23a5f2
 import math
@@ -16,6 +16,7 @@ from dataclasses import dataclass, asdict
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .graphs import absorbing_shift, check_int, log_expm1
 
@@ -305,24 +306,35 @@ class SEDDModel(nn.Module):
     def forward(self, xt: torch.Tensor, sigma: torch.Tensor | None, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
         "Log-scores (B, L, vocab_size) float32 of noisy tokens `xt` (B, L) at noise `sigma` (B,); 0 at the current token. Causal: next-token logits."
         sigma, mask = self._check_inputs(xt, sigma, attn_mask)
-        B, L = xt.shape
-        if self.sigma_emb is None: c = torch.zeros(B, self.cfg.cond_dim, device=xt.device, dtype=self.tok_emb.weight.dtype)
-        else: c = self.sigma_emb(sigma)                                        # (B, cond_dim)
-        x = self.tok_emb(xt)                                                   # (B, L, d)
-        wide = torch.float64 if x.dtype == torch.float64 else torch.float32       # angles never below float32
-        cos, sin = rotary_angles(torch.arange(L, device=xt.device), self.cfg.head_dim, self.cfg.rope_base, wide)
-        for blk in self.blocks: x = blk(x, c, cos, sin, mask)
-        out = self.final(x, c)                                                 # (B, L, vocab_size)
-        with torch.autocast(device_type=xt.device.type, enabled=False):
-            out = out.to(torch.promote_types(out.dtype, torch.float32))     # float32 (float64 for a float64 model)
-            if self.cfg.causal: return out                                     # raw next-token logits
-            if self.cfg.output == 'subs':    # log p(y | context) over the data tokens, then the exact sigma factor
-                data = out[..., :-1].log_softmax(-1) - log_expm1(sigma.to(out.dtype))[:, None, None]
-                out = torch.cat([data, torch.zeros_like(out[..., -1:])], -1)
-            elif self.cfg.absorb:
-                shift = absorbing_shift(sigma.to(out.dtype), self.cfg.vocab_size)          # (B,)
-                out = out - shift[:, None, None]
-            return out.scatter(-1, xt.long()[..., None], 0.0)                 # log score of xt itself := 0
+        return self.output(self.trunk(xt, sigma, mask), xt, sigma)
+
+# %% ../nbs/08_model.ipynb #21741ff8
+@patch
+def trunk(self: SEDDModel, xt, sigma, mask=None) -> torch.Tensor:
+    "The network before its output convention (checked inputs): (B, L, vocab_size) float32 (float64 for a float64 model)."
+    B, L = xt.shape
+    if self.sigma_emb is None: c = torch.zeros(B, self.cfg.cond_dim, device=xt.device, dtype=self.tok_emb.weight.dtype)
+    else: c = self.sigma_emb(sigma)                                        # (B, cond_dim)
+    x = self.tok_emb(xt)                                                   # (B, L, d)
+    wide = torch.float64 if x.dtype == torch.float64 else torch.float32       # angles never below float32
+    cos, sin = rotary_angles(torch.arange(L, device=xt.device), self.cfg.head_dim, self.cfg.rope_base, wide)
+    for blk in self.blocks: x = blk(x, c, cos, sin, mask)
+    out = self.final(x, c)                                                 # (B, L, vocab_size)
+    with torch.autocast(device_type=xt.device.type, enabled=False):
+        return out.to(torch.promote_types(out.dtype, torch.float32))    # float32 (float64 for a float64 model)
+
+@patch
+def output(self: SEDDModel, out, xt, sigma) -> torch.Tensor:
+    "The output convention on the trunk's `out`: causal logits as they are; log-scores with the sigma factor, 0 at xt."
+    with torch.autocast(device_type=xt.device.type, enabled=False):
+        if self.cfg.causal: return out                                     # raw next-token logits
+        if self.cfg.output == 'subs':    # log p(y | context) over the data tokens, then the exact sigma factor
+            data = out[..., :-1].log_softmax(-1) - log_expm1(sigma.to(out.dtype))[:, None, None]
+            out = torch.cat([data, torch.zeros_like(out[..., -1:])], -1)
+        elif self.cfg.absorb:
+            shift = absorbing_shift(sigma.to(out.dtype), self.cfg.vocab_size)          # (B,)
+            out = out - shift[:, None, None]
+        return out.scatter(-1, xt.long()[..., None], 0.0)                 # log score of xt itself := 0
 
 # %% ../nbs/08_model.ipynb #8e1911bf
 def param_count(cfg: ModelConfig, breakdown: bool = False):
@@ -344,3 +356,21 @@ def param_count(cfg: ModelConfig, breakdown: bool = False):
 def num_params(model: nn.Module, trainable_only: bool = False) -> int:
     "Number of parameters (elements) of `model`, optionally only those with `requires_grad`."
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+# %% ../nbs/08_model.ipynb #b47444a9
+class ReuseUnchanged:
+    "A samplers' `score_fn` calling `model`, reusing its trunk while `xt` is unchanged, for models that do not read sigma."
+    def __init__(self, model: SEDDModel):
+        self.model, self.last, self.calls, self.saved = model, None, 0, 0
+        self.active = model.sigma_emb is None and not model.cfg.causal       # sigma enters the output convention only
+
+    def __call__(self, xt: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        m = self.model
+        if not self.active: self.calls += 1; return m(xt, sigma)
+        sigma, _ = m._check_inputs(xt, sigma, None)
+        if self.last is not None and self.last[0].shape == xt.shape and torch.equal(self.last[0], xt):
+            out, self.saved = self.last[1], self.saved + 1
+        else:
+            out, self.calls = m.trunk(xt, sigma), self.calls + 1
+            self.last = (xt.clone(), out)
+        return m.output(out, xt, sigma)

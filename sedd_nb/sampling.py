@@ -256,17 +256,6 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
         if return_traj: traj.append(x.clone())
     return traj if return_traj else x
 
-def _first_hitting_steps(score_fn, graph, noise, shape, steps, prompt, device, generator, top_p, temperature, unmask,
-                         progress, return_traj):
-    "`sample` with predictor='first_hitting': at most `steps` network calls, ceil(free positions / steps) reveals each."
-    if unmask != 'random' or return_traj:
-        raise ValueError("predictor='first_hitting' reveals positions in the reverse process's own order and keeps no "
-                         "trajectory; use unmask='random' and return_traj=False with it.")
-    free = shape[1] if prompt is None else int((torch.as_tensor(prompt).expand(shape) < 0).sum(-1).max())
-    return sample_first_hitting(score_fn, graph, noise, shape, per_call=max(1, math.ceil(free / steps)), prompt=prompt,
-                                device=device, generator=generator, top_p=top_p, temperature=temperature,
-                                progress=progress)
-
 # %% ../nbs/06_sampling.ipynb #8ea6064e
 def show_frames(traj: list,        # output of `sample(..., return_traj=True)`: tensors (B, L)
                 decode,            # callable: list of token ids -> str (must handle the mask id on absorbing graphs)
@@ -331,6 +320,17 @@ def _check_first_hitting(graph, per_call, temperature):
                          f"{graph!r} has no mask token. Use predictor='analytic', 'euler' or 'tau_leaping'.")
     check_int('per_call', per_call)
     if temperature is not None: temperature_filter(torch.ones(1), temperature)      # validates it
+
+def _first_hitting_steps(score_fn, graph, noise, shape, steps, prompt, device, generator, top_p, temperature, unmask,
+                         progress, return_traj):
+    "`sample` with predictor='first_hitting': at most `steps` network calls, ceil(free positions / steps) reveals each."
+    if unmask != 'random' or return_traj:
+        raise ValueError("predictor='first_hitting' reveals positions in the reverse process's own order and keeps no "
+                         "trajectory; use unmask='random' and return_traj=False with it.")
+    free = shape[1] if prompt is None else int((torch.as_tensor(prompt).expand(shape) < 0).sum(-1).max())
+    return sample_first_hitting(score_fn, graph, noise, shape, per_call=max(1, math.ceil(free / steps)), prompt=prompt,
+                                device=device, generator=generator, top_p=top_p, temperature=temperature,
+                                progress=progress)
 
 # %% ../nbs/06_sampling.ipynb #463d35f6
 @torch.no_grad()

@@ -25,15 +25,16 @@ from .graphs import make_graph
 from .hub import load_checkpoint   # re-exported: `from sedd_nb.train import train, TrainConfig, load_checkpoint`
 from .likelihood import ar_nll, elbo
 from .losses import dse_loss
+from .model import ReuseUnchanged, SEDDModel
 from .noise import make_noise
 from .sampling import ar_generate, sample, sample_windows
 
 # %% auto #0
-__all__ = ['lr_factor', 'ema_update', 'batch_loss', 'evaluate_bpt', 'sample_texts', 'Procs', 'setup_processes', 'build_tokenizer',
-           'unknown_share', 'RunData', 'prepare_data', 'as_batch', 'Run', 'make_optimizer', 'set_hyperparameters',
-           'autocast_for', 'score_entropy_for', 'start_run', 'train_step', 'accumulate_gradients', 'log', 'evaluate',
-           'preview', 'write_checkpoint', 'train', 'open_run_dir', 'resume_point', 'resume_notice',
-           'result_from_checkpoint', 'Meter', 'skip', 'plot_losses']
+__all__ = ['lr_factor', 'ema_update', 'batch_loss', 'evaluate_bpt', 'sample_texts', 'sample_seed', 'Procs', 'setup_processes',
+           'build_tokenizer', 'unknown_share', 'RunData', 'prepare_data', 'as_batch', 'Run', 'make_optimizer',
+           'set_hyperparameters', 'autocast_for', 'score_entropy_for', 'start_run', 'train_step',
+           'accumulate_gradients', 'log', 'evaluate', 'preview', 'write_checkpoint', 'train', 'open_run_dir',
+           'resume_point', 'resume_notice', 'result_from_checkpoint', 'Meter', 'skip', 'plot_losses']
 
 # %% ../nbs/10_train.ipynb #7f2cf73d
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -85,8 +86,13 @@ def evaluate_bpt(model, graph, noise, batches, objective='sedd', n_t=8, bos_id=N
 @torch.no_grad()
 def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='sedd', prompt=None, seed=0,
                  device='cpu', amp_ctx=None, progress=False, top_p=None, temperature=None, unmask='random',
-                 unmask_noise=0., predictor='analytic', window=None):
-    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p`, `temperature`, `unmask`, `unmask_noise`, `predictor`, and `window` (SEDD: longer text in windows of this many tokens, default the model's max_len)."
+                 unmask_noise=0., predictor='analytic', window=None, per_sample_seed=False):
+    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p`, `temperature`, `unmask`, `unmask_noise`, `predictor`, and `window` (SEDD: longer text in windows of this many tokens, default the model's max_len). `per_sample_seed`: sample i depends on (seed, i) only, whatever `n`."
+    if per_sample_seed:              # one batch of one per sample, each with its own generator: the same for any n
+        kw = dict(objective=objective, device=device, amp_ctx=amp_ctx, top_p=top_p, temperature=temperature, unmask=unmask,
+                  unmask_noise=unmask_noise, predictor=predictor, window=window)
+        return [sample_texts(model, graph, noise, tokenizer, 1, length, steps, prompt=None if prompt is None else prompt[i:i + 1],
+                             seed=sample_seed(seed, i), **kw)[0] for i in range(n)]
     was_training = model.training; model.eval()
     g = torch.Generator(device=device).manual_seed(seed)
     with (amp_ctx or contextlib.nullcontext()):
@@ -99,11 +105,16 @@ def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='se
         else:
             W = window or getattr(getattr(model, 'cfg', None), 'max_len', length)   # longer text: windows of W
             fn = sample if length <= W else functools.partial(sample_windows, window=W)
-            ids = fn(lambda xt, s: model(xt, s), graph, noise, (n, length), steps, prompt=prompt,
+            score_fn = ReuseUnchanged(model) if isinstance(model, SEDDModel) else (lambda xt, s: model(xt, s))
+            ids = fn(score_fn, graph, noise, (n, length), steps, prompt=prompt,
                      device=device, generator=g, progress=progress, top_p=top_p, temperature=temperature,
                      unmask=unmask, unmask_noise=unmask_noise, predictor=predictor)
     model.train(was_training)
     return [decode_ids(tokenizer, row) for row in ids]
+
+def sample_seed(seed: int, i: int) -> int:
+    "The seed of sample `i` of a run seeded `seed` (NumPy's SeedSequence: distinct pairs give independent streams)."
+    return int(np.random.SeedSequence([seed, i]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 # %% ../nbs/10_train.ipynb #4adbd17d
 @dataclass

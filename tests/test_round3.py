@@ -306,3 +306,15 @@ def test_first_hitting_on_a_uniform_run_is_refused(tmp_path):
     assert code == 2 and 'first hitting simulates the absorbing process' in err, err
     code, err = cli('sample', '--ckpt', tmp_path / 'u', '--length', 100, '--steps', 2, '--n', 1)
     assert code == 2 and 'prompting is exact only on the absorbing graph' in err, err
+
+
+@pytest.mark.parametrize('predictor', ['analytic', 'first_hitting'])
+def test_per_sample_seed_gives_the_same_samples_whatever_n(run, predictor):
+    from sedd_nb.train import sample_texts
+    r, _ = run
+    b = load_checkpoint(r)
+    args = (b['model'], b['graph'], b['noise'], b['tokenizer'])
+    one = sample_texts(*args, 1, 32, 4, seed=5, predictor=predictor, per_sample_seed=True)
+    five = sample_texts(*args, 5, 32, 4, seed=5, predictor=predictor, per_sample_seed=True)
+    assert one[0] == five[0] and len(set(five)) > 1                      # the same first sample; the others differ
+    assert sample_texts(*args, 5, 32, 4, seed=6, predictor=predictor, per_sample_seed=True)[0] != five[0]
