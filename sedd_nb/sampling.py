@@ -305,13 +305,13 @@ def sample_first_hitting(score_fn,              # callable (xt (b, L), sigma (b,
             sigma = torch.where(m > j, next_unmask_sigma(sigma, (m - j).clamp_min(1).double(), u[:, j]), sigma)
             if j == 0: at = sigma.clone()                                  # the network is called at the first
         log_score = score_fn(x[rows], at[rows].float())                     # (b, L, dim)
-        p = torch.softmax(log_score[..., :-1].double(), -1)                 # p0(y | unmasked tokens), per position
+        key = torch.rand((len(rows), L), generator=generator, device=device).masked_fill(~masked[rows], 2.)
+        reveal = masked[rows] & (key.argsort(-1).argsort(-1) < m[rows, None].clamp(max=per_call))  # uniform positions
+        r, i = reveal.nonzero(as_tuple=True)                                # only the revealed positions need a token
+        p = torch.softmax(log_score[r, i, :-1].float(), -1)                  # (n, V): p0(y | unmasked tokens)
         if temperature not in (None, 1): p = temperature_filter(p, temperature)
         if top_p not in (None, 1): p = top_p_filter(p, top_p)
-        y = sample_categorical(p, generator=generator)                      # (b, L)
-        key = torch.rand(y.shape, generator=generator, device=device).masked_fill(~masked[rows], 2.)
-        reveal = masked[rows] & (key.argsort(-1).argsort(-1) < m[rows, None].clamp(max=per_call))  # uniform positions
-        x[rows] = torch.where(reveal, y, x[rows])
+        x[rows[r], i] = sample_categorical(p, generator=generator)
     return x
 
 def _check_first_hitting(graph, per_call, temperature):
