@@ -8,6 +8,8 @@ in a fresh process (peak RSS is a high-water mark), alternating the two:
   network    the model's forward alone, as many calls as the sampler makes (steps + 1 with the denoising step):
              the reference, since the (B, L, dim) float32 log-scores it returns cannot be avoided
   sampler    sedd_nb.sampling.sample(..., predictor='analytic', steps) on the same model
+  first hit  sedd_nb.sampling.sample(..., predictor='first_hitting', steps + 1): the same number of network calls,
+             each revealing ceil(L / calls) positions
 Peak memory is the process's peak RSS minus its RSS after building the model, shown in GiB and as a multiple of
 one float32 (B, L, dim) log-score tensor. Time is per network call: the sampler's wall time divided by steps + 1.
 On a CUDA device the same is measured with the CUDA allocator's peak and CUDA events.
@@ -41,7 +43,8 @@ def child(args):
             for k in range(calls):
                 out = model(xt, torch.full((B,), 1.0 - 0.3 * k, device=dev)); del out
     else:
-        sample(lambda x, s: model(x, s), graph, noise, (B, L), args.steps, predictor='analytic', device=dev,
+        pred, steps = ('analytic', args.steps) if args.what == 'sampler' else ('first_hitting', calls)
+        sample(lambda x, s: model(x, s), graph, noise, (B, L), steps, predictor=pred, device=dev,
                generator=torch.Generator(device=dev).manual_seed(0))
     if dev == 'cuda': torch.cuda.synchronize()
     wall = time.perf_counter() - t0
@@ -62,7 +65,7 @@ def main(argv=None):
     ap.add_argument('--what', default=None, help=argparse.SUPPRESS)   # internal: run one measurement
     a = ap.parse_args(argv)
     if a.what: return child(a)
-    rows = {'network': [], 'sampler': []}
+    rows = {'network': [], 'sampler': [], 'first_hit': []}
     for _ in range(a.repeats):
         for what in rows:
             r = subprocess.run([sys.executable, __file__, '--what', what] + [f'--{k}={getattr(a, k)}' for k in
