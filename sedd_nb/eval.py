@@ -173,9 +173,10 @@ def zero_shot_ppl(bundle,                     # dict from `load_checkpoint`: mod
     if tokens.min() < 0 or tokens.max() >= tok.vocab_size:
         raise ValueError(f"Token ids must lie in [0, {tok.vocab_size}) for this model; got [{tokens.min()}, {tokens.max()}].")
     if not from_ids and (unk := unknown_share(tokens, tok)) > 0.01:       # text the tokenizer cannot read
-        raise ValueError(f"{unk:.0%} of {name!r} maps to the tokenizer's unknown token: the model cannot read this text "
-                         f"(its tokenizer was built from other characters), so a bound on it would mean nothing. "
-                         f"Evaluate text of the training corpus's characters, or a model trained on this text.")
+        raise ValueError(f"{unk:.1%} of {name!r} maps to the tokenizer's unknown token (at most 1% is evaluated): the "
+                         f"model cannot read this text (its tokenizer was built from other characters), so a bound on "
+                         f"it would mean nothing. Evaluate text of the training corpus's characters, or a model trained "
+                         f"on this text.")
     full, rest = chunk_stream(tokens, L)
     batches = [full[i:i + batch_size] for i in range(0, len(full), batch_size)] + ([rest] if rest is not None else [])
     block_nats = [score_blocks(bundle, b, n_t, mc, seed + i, enumerate_xt)

@@ -162,7 +162,7 @@ def prepare_data(cfg: TrainConfig, procs: Procs, saved=None, ckpt_path=None) -> 
     tok = build_tokenizer(cfg, texts)
     stream = data.token_stream(texts, tok, cache_dir=cfg.cache_dir)
     if (frac := unknown_share(stream, tok)) > 0.01:
-        raise ValueError(f"tokenizer={cfg.tokenizer!r} maps {frac:.0%} of corpus={cfg.corpus!r} to its unknown token "
+        raise ValueError(f"tokenizer={cfg.tokenizer!r} maps {frac:.1%} of corpus={cfg.corpus!r} to its unknown token "
                          f"(id {tok.unk_id}): it was built from other text. Use tokenizer='char' to build one from this corpus.")
     fingerprint = data_fingerprint(tok, stream)
     if saved is not None: check_data(saved, fingerprint, cfg, ckpt_path)
