@@ -2,6 +2,9 @@
 
     python bench/gpu_first_run.py --out gpu_report            # on a machine with one NVIDIA GPU: about 6 minutes
     python bench/gpu_first_run.py --out /tmp/dry --dry-run    # CPU, tiny sizes, Triton's interpreter (CI runs this)
+    python bench/gpu_first_run.py --out DIR --time-budget 535 # fit a lease: each step gets its share of what is left
+
+Measured on an H200 on 2026-12-04: bench/results/h200_first_run.md (all six steps ok in 230 s).
 
 Each step runs in its own process with its own time limit, so a step that fails or hangs costs only itself; its
 figures (or its error) go to `OUT/<step>.json`, and at the end `OUT/report.md` and `OUT/report.json` gather them,
@@ -131,7 +134,8 @@ def step_fused_loss(S, dev, dry):
     for dtype in ('float32', 'bfloat16'):
         cmd = [sys.executable, 'bench/fused_loss.py', '--n', *map(str, S['bench_n']), '--dtype', dtype]
         if dry: cmd += ['--vocab', str(S['V'] + 1)]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=LIMITS['fused_loss'] if not dry else 120)
+        limit = float(os.environ.get('GPU_FIRST_RUN_LIMIT', LIMITS['fused_loss'] * (2 if dry else 1)))
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=max(10., limit / 2 - 5))
         out[dtype] = (r.stdout[-6000:] if r.returncode == 0 else f"exit {r.returncode}: {r.stderr[-2000:]}")
     return out
 
@@ -280,24 +284,35 @@ def report(out_dir, dry, limits_hit):
     return recs
 
 
+def step_limit(name, todo, dry, left=None):
+    "Seconds for step `name`: its default limit, or, under a budget with `left` seconds, its share of them among `todo`."
+    full = LIMITS[name] * (2 if dry else 1)
+    if left is None: return full
+    return max(1., left * LIMITS[name] / sum(LIMITS[n] for n in todo))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', required=True, help='folder for the report (report.md, report.json, one JSON per step)')
     ap.add_argument('--dry-run', action='store_true', help='CPU, tiny sizes, Triton interpreter: checks the script runs')
     ap.add_argument('--only', nargs='+', choices=STEPS, default=list(STEPS), help='run these steps only')
     ap.add_argument('--step', default=None, help=argparse.SUPPRESS)        # internal: one step in this process
+    ap.add_argument('--time-budget', type=float, default=None,
+                    help='seconds for all steps together: each step gets the share of what is left that its '
+                         'default limit would take, so time a step leaves unused goes to the later ones')
     a = ap.parse_args(argv)
     Path(a.out).mkdir(parents=True, exist_ok=True)
     if a.step: return run_step(a.step, a.out, a.dry_run)
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     if a.dry_run: env['TRITON_INTERPRET'] = '1'
     hit, start = [], time.time()
-    for name in a.only:
-        limit = LIMITS[name] * (1 if not a.dry_run else 2)
-        print(f"[{time.time() - start:5.0f} s] {name} (limit {limit} s)", flush=True)
-        try: subprocess.run([sys.executable, __file__, '--step', name, '--out', a.out] + (['--dry-run'] if a.dry_run else []),
-                            env=env, timeout=limit, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired: hit.append(name)
+    for i, name in enumerate(a.only):
+        limit = step_limit(name, a.only[i:], a.dry_run, None if a.time_budget is None else a.time_budget - (time.time() - start))
+        print(f"[{time.time() - start:5.0f} s] {name} (limit {limit:.0f} s)", flush=True)
+        with open(Path(a.out) / f'{name}.log', 'w') as log:                   # the step's own output, for a post-mortem
+            try: subprocess.run([sys.executable, __file__, '--step', name, '--out', a.out] + (['--dry-run'] if a.dry_run else []),
+                                env=dict(env, GPU_FIRST_RUN_LIMIT=str(limit)), timeout=limit, stdout=log, stderr=log)
+            except subprocess.TimeoutExpired: hit.append(name)
     recs = report(a.out, a.dry_run, hit)
     print(f"[{time.time() - start:5.0f} s] " + ', '.join(f"{n}: {recs[n]['status']}" for n in a.only))
     print(f"report: {Path(a.out) / 'report.md'}")

@@ -21,3 +21,22 @@ def test_dry_run_passes_every_step_and_reports_what_each_figure_is_compared_with
     tr = rep['steps']['train']['figures']
     assert tr['fused']['tokens_per_s'] > 0 and tr['unfused']['tokens_per_s'] > 0
     assert rep['steps']['resume']['figures']['bitwise'] is True  # on the CPU a stopped and resumed run is exact
+
+
+def test_time_budget_shares_what_is_left_in_proportion_to_the_default_limits():
+    sys.path.insert(0, str(ROOT / 'bench'))
+    import gpu_first_run as g
+    todo = list(g.STEPS)
+    shares = [g.step_limit(n, todo, False, 540.) for n in todo]           # nothing used yet: shares of 540 s
+    assert abs(sum(shares) - 540.) < 1e-9 and shares[4] / shares[3] == g.LIMITS['sampler'] / g.LIMITS['train']
+    # a step that finished early leaves its time to the later ones: the last step gets all that is left
+    assert g.step_limit('resume', ['resume'], False, 300.) == 300.
+    assert g.step_limit('train', todo, False) == g.LIMITS['train'] and g.step_limit('train', todo, True) == 2 * g.LIMITS['train']
+
+
+def test_train_profile_dry_run_writes_its_table(tmp_path):
+    r = subprocess.run([sys.executable, 'bench/train_profile.py', '--dry-run', '--out', str(tmp_path)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    md = (tmp_path / 'profile.md').read_text()
+    assert md.count('| 2 | True |') == 1 and md.count('| 2 | False |') == 1 and 'fused / unfused time' in md
