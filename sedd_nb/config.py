@@ -22,7 +22,7 @@ __all__ = ['CHOICES', 'PRESETS', 'TrainConfig', 'suggest', 'field_names', 'check
 CHOICES = dict(graph=('absorbing', 'uniform'), noise=('loglinear', 'geometric'), objective=('sedd', 'ar'),
                model=('tiny', 'char', 'small', 'medium'), schedule=('cosine', 'constant'),
                t_sampling=('uniform', 'low_discrepancy'))
-PRESETS = ('char_tiny', 'char', 'char_long', 'gpt2_small', 'gpt2_medium')
+PRESETS = ('char_tiny', 'char', 'char_long', 'char_blocks', 'gpt2_small', 'gpt2_medium')
 
 def _preset(base: dict, kw: dict) -> dict:
     "A preset's fields with the overrides `kw`; a preset's warmup shrinks to a shorter run's steps (an explicit one does not)."
@@ -124,6 +124,11 @@ def gpt2_small(cls: TrainConfig, **kw):
 def gpt2_medium(cls: TrainConfig, **kw):
     "SEDD-medium: as `gpt2_small` with the medium transformer and more accumulation."
     return cls.gpt2_small(**{**dict(out_dir='runs/gpt2_medium', model='medium', grad_accum=32), **kw})
+
+@patch(cls_method=True)
+def char_blocks(cls: TrainConfig, **kw):
+    "`char` as a block diffusion model (chapter 15): blocks of 16 characters, each diffused given the clean ones before."
+    return cls.char(**{**dict(out_dir='runs/char_blocks', model_kw=dict(block_size=16, output='subs', sigma_cond=False)), **kw})
 
 # %% ../nbs/09a_config.ipynb #6aae7d6b
 def suggest(name, options) -> str:

@@ -15,6 +15,8 @@ from . import data
 from .data import pad_batch
 from .graphs import check_int
 from .likelihood import ar_nll, elbo
+from .blocks import sample_blocks
+from .model import ModelScore
 from .sampling import sample
 from .train import unknown_share
 
@@ -141,7 +143,7 @@ def score_blocks(bundle, blocks: torch.Tensor,   # (N, L) tokens, all of one len
     blocks = blocks.to(dev)
     if objective == 'ar': return ar_nll(model, blocks, bos_id=tok.eos_id).double().cpu()
     g = torch.Generator(device=dev).manual_seed(seed)
-    return elbo(lambda xt, s: model(xt, s), graph, noise, blocks, n_t=n_t, mc=mc, generator=g,
+    return elbo(ModelScore(model), graph, noise, blocks, n_t=n_t, mc=mc, generator=g,
                 enumerate_xt=enumerate_xt).double().cpu()
 
 def zero_shot_ppl(bundle,                     # dict from `load_checkpoint`: model, graph, noise, tokenizer, cfg
@@ -310,7 +312,11 @@ def sampling_sweep(bundle, ar_bundle, steps=(8, 16, 32, 64, 128, 256), predictor
         g = torch.Generator(device=dev).manual_seed(seed)
         t0 = time.time()
         with torch.no_grad():
-            x = sample(lambda xt, s: model(xt, s), graph, noise, (n, length or L), k, predictor=pred, device=dev, generator=g)
+            if model.cfg.block_size is None:
+                x = sample(lambda xt, s: model(xt, s), graph, noise, (n, length or L), k, predictor=pred, device=dev, generator=g)
+            else:                            # block models: k calls per block, the context of training (chapter 15)
+                x = sample_blocks(model, graph, noise, n, length or L, k, predictor=pred, context=L - model.cfg.block_size,
+                                  device=dev, generator=g)
         wall = time.time() - t0
         rows.append(dict(predictor=pred, steps=k, wall_s=wall, **generative_ppl(x.cpu(), ar_bundle)))
     return rows

@@ -14,7 +14,8 @@ from tqdm import tqdm
 from .graphs import Graph, ExactProcess, log_expm1
 
 # %% auto #0
-__all__ = ['T_SAMPLINGS', 'check_batch', 'dse_loss', 'all_sequences', 'expected_dse', 'ToyScoreMLP', 'train_toy_score_model']
+__all__ = ['T_SAMPLINGS', 'check_batch', 'call_score', 'dse_loss', 'all_sequences', 'expected_dse', 'ToyScoreMLP',
+           'train_toy_score_model']
 
 # %% ../nbs/05_losses.ipynb #8579c9fa
 def _data_vocab(graph: Graph) -> int:
@@ -55,6 +56,10 @@ def _check_log_score(log_score, xt: torch.Tensor, graph: Graph):
 # %% ../nbs/05_losses.ipynb #e721218a
 T_SAMPLINGS = ('uniform', 'low_discrepancy')
 
+def call_score(score_fn, xt, sigma, x0):
+    "`score_fn(xt, sigma)`, or `score_fn(xt, sigma, x0)` for one that reads the clean context (`reads_x0`: block models)."
+    return score_fn(xt, sigma, x0) if getattr(score_fn, 'reads_x0', False) else score_fn(xt, sigma)
+
 def dse_loss(score_fn,                  # callable (xt (B, L) long, sigma (B,)) -> log_score (B, L, graph.dim)
              graph: Graph,              # the forward process (`Uniform` or `Absorbing`)
              noise,                     # noise schedule: noise(t) -> (sigma, dsigma)
@@ -90,7 +95,7 @@ def dse_loss(score_fn,                  # callable (xt (B, L) long, sigma (B,)) 
     sigma, dsigma = noise(t)                                     # (B,), (B,)
     xt = graph.sample_transition(x0, sigma[:, None], generator=generator)  # (B, L)
     if mask is not None: xt = torch.where(mask, xt, x0_orig.long())       # padding stays padding
-    log_score = score_fn(xt, sigma)
+    log_score = call_score(score_fn, xt, sigma, x0)
     _check_log_score(log_score, xt, graph)
     if log_score.dtype in (torch.float16, torch.bfloat16): log_score = log_score.float()
     xt_safe = xt if mask is None else torch.where(mask, xt, x0)
@@ -126,7 +131,7 @@ def expected_dse(score_fn,          # callable (xt (N, L), sigma (N,)) -> log_sc
     out = torch.zeros(B, dtype=torch.float64, device=x0.device)
     for lo in range(0, len(bi), chunk):
         b, s = bi[lo:lo + chunk], si[lo:lo + chunk]
-        ls = score_fn(xts[s], sigma[b])
+        ls = call_score(score_fn, xts[s], sigma[b], x0[b])
         _check_log_score(ls, xts[s], graph)
         se = graph.score_entropy(ls.double(), sigma[b, None], xts[s], x0[b]).sum(-1)  # (n,)
         out = out.index_add(0, b, logw[b, s].exp() * se)

@@ -7,7 +7,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/model.html.md"""
 # %% auto #0
 __all__ = ['ARCHS', 'OUTPUTS', 'ModelConfig', 'rotary_angles', 'apply_rotary', 'sigma_features', 'sinusoidal_features',
            'SigmaEmbedding', 'modulate', 'WeightNorm', 'make_norm', 'SelfAttention', 'DiTBlock', 'FinalLayer',
-           'SEDDModel', 'param_count', 'num_params', 'ReuseUnchanged']
+           'SEDDModel', 'block_mask', 'unwrapped', 'ModelScore', 'param_count', 'num_params', 'ReuseUnchanged']
 
 # %% ../nbs/08_model.ipynb #5a23a5f2
 import math
@@ -42,6 +42,7 @@ class ModelConfig:
     arch: str = 'nb'       # 'nb': this package's network; 'paper': the released SEDD checkpoints' (see below)
     output: str = 'scaled' # absorbing graph: 'scaled' (free logits minus the analytic shift) or 'subs' (normalised, see below)
     sigma_cond: bool = True # condition the blocks on sigma; False: c is a learned constant (absorbing + 'subs' only)
+    block_size: int | None = None # block diffusion (chapter 15): noisy block k sees itself and the clean blocks < k
 
     def __post_init__(self):
         check_int('ModelConfig.vocab_size', self.vocab_size, 2)
@@ -74,6 +75,12 @@ class ModelConfig:
         if not self.sigma_cond and self.output != 'subs':
             raise ValueError("ModelConfig.sigma_cond=False needs output='subs': only the normalised absorbing output has a "
                              "score whose dependence on sigma is known in closed form (the shift -log(e^sigma - 1)).")
+        if self.block_size is not None:
+            check_int('ModelConfig.block_size', self.block_size)
+            if self.causal or not self.absorb or self.output != 'subs' or self.sigma_cond:
+                raise ValueError("ModelConfig.block_size needs absorb=True, causal=False, output='subs' and "
+                                 "sigma_cond=False: the clean blocks' keys and values must not depend on sigma, so "
+                                 "that one pass serves every noise level and a sampler can cache them.")
         if not (isinstance(self.rope_base, (int, float)) and self.rope_base > 1):
             raise ValueError(f"ModelConfig.rope_base must be a number > 1, got {self.rope_base!r}.")
 
@@ -180,12 +187,15 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Linear(d_model, 3 * d_model, bias=arch == 'nb')
         self.proj = nn.Linear(d_model, d_model, bias=arch == 'nb')
 
-    def forward(self, x, cos, sin, mask=None):
+    def forward(self, x, cos, sin, mask=None, kv=None):
         "x (B, L, d); cos, sin (L, head_dim/2); mask None or bool broadcastable to (B, H, L, L), True = may attend."
         B, L, d = x.shape
         qkv = self.qkv(x).view(B, L, 3, self.n_heads, d // self.n_heads)   # (B, L, 3, H, hd)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)                               # each (B, H, L, hd)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        if kv is not None:   # a cache (chapter 15): dict with earlier tokens' rotated 'k', 'v'; 'store' keeps these too
+            if kv.get('k') is not None: k, v = torch.cat([kv['k'], k], 2), torch.cat([kv['v'], v], 2)
+            if kv.get('store'): kv['k'], kv['v'] = k, v
         # a given mask already contains the causal triangle (see SEDDModel), SDPA accepts only one of the two
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=self.causal and mask is None,
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, H, L, hd)
@@ -205,10 +215,10 @@ class DiTBlock(nn.Module):
         self.ada = nn.Linear(cond_dim, 6 * d_model)        # c -> shift, scale, gate (x2); zero-initialised
         nn.init.zeros_(self.ada.weight); nn.init.zeros_(self.ada.bias)
 
-    def forward(self, x, c, cos, sin, mask=None):
-        "x (B, L, d), c (B, cond_dim) -> (B, L, d)."
+    def forward(self, x, c, cos, sin, mask=None, kv=None):
+        "x (B, L, d), c (B, cond_dim) -> (B, L, d); `kv`: this layer's cache (see `SelfAttention`)."
         sh1, sc1, g1, sh2, sc2, g2 = self.ada(c).chunk(6, dim=-1)         # each (B, d)
-        x = x + g1[:, None, :] * self.drop(self.attn(modulate(self.norm1(x), sh1, sc1), cos, sin, mask))
+        x = x + g1[:, None, :] * self.drop(self.attn(modulate(self.norm1(x), sh1, sc1), cos, sin, mask, kv))
         x = x + g2[:, None, :] * self.drop(self.mlp(modulate(self.norm2(x), sh2, sc2)))
         return x
 
@@ -303,23 +313,32 @@ class SEDDModel(nn.Module):
                 mask = m[:, None, None, :]             # (B, 1, 1, L): broadcast over heads and queries
         return sigma, mask
 
-    def forward(self, xt: torch.Tensor, sigma: torch.Tensor | None, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, xt: torch.Tensor, sigma: torch.Tensor | None, attn_mask: torch.Tensor | None = None,
+                x0: torch.Tensor | None = None) -> torch.Tensor:
         "Log-scores (B, L, vocab_size) float32 of noisy tokens `xt` (B, L) at noise `sigma` (B,); 0 at the current token. Causal: next-token logits."
         sigma, mask = self._check_inputs(xt, sigma, attn_mask)
+        if self.cfg.block_size is not None: return self.output(self.block_trunk(xt, sigma, mask, x0), xt, sigma)
+        if x0 is not None:
+            raise ValueError("x0 is the clean context of a block diffusion model (ModelConfig.block_size); this model "
+                             "has block_size=None and reads xt alone.")
         return self.output(self.trunk(xt, sigma, mask), xt, sigma)
 
 # %% ../nbs/08_model.ipynb #21741ff8
 @patch
-def trunk(self: SEDDModel, xt, sigma, mask=None) -> torch.Tensor:
+def trunk(self: SEDDModel, xt, sigma, mask=None, pos=None, kv=None, first=None) -> torch.Tensor | None:
     "The network before its output convention (checked inputs): (B, L, vocab_size) float32 (float64 for a float64 model)."
+    # chapter 15's block models: `pos` the tokens' positions (default 0..L-1), `kv` one cache dict per layer,
+    # `first` how many leading positions get an output (0: none, only the cache is filled)
     B, L = xt.shape
     if self.sigma_emb is None: c = torch.zeros(B, self.cfg.cond_dim, device=xt.device, dtype=self.tok_emb.weight.dtype)
     else: c = self.sigma_emb(sigma)                                        # (B, cond_dim)
     x = self.tok_emb(xt)                                                   # (B, L, d)
     wide = torch.float64 if x.dtype == torch.float64 else torch.float32       # angles never below float32
-    cos, sin = rotary_angles(torch.arange(L, device=xt.device), self.cfg.head_dim, self.cfg.rope_base, wide)
-    for blk in self.blocks: x = blk(x, c, cos, sin, mask)
-    out = self.final(x, c)                                                 # (B, L, vocab_size)
+    cos, sin = rotary_angles(torch.arange(L, device=xt.device) if pos is None else pos, self.cfg.head_dim,
+                             self.cfg.rope_base, wide)
+    for i, blk in enumerate(self.blocks): x = blk(x, c, cos, sin, mask, None if kv is None else kv[i])
+    if first == 0: return None
+    out = self.final(x if first is None else x[:, :first], c)              # (B, L, vocab_size)
     with torch.autocast(device_type=xt.device.type, enabled=False):
         return out.to(torch.promote_types(out.dtype, torch.float32))    # float32 (float64 for a float64 model)
 
@@ -335,6 +354,46 @@ def output(self: SEDDModel, out, xt, sigma) -> torch.Tensor:
             shift = absorbing_shift(sigma.to(out.dtype), self.cfg.vocab_size)          # (B,)
             out = out - shift[:, None, None]
         return out.scatter(-1, xt.long()[..., None], 0.0)                 # log score of xt itself := 0
+
+# %% ../nbs/08_model.ipynb #55291738
+def block_mask(L: int, b: int, device=None) -> torch.Tensor:
+    "(2L, 2L) bool [query, key] over `[xt; x0]`: noisy block k sees noisy block k and clean blocks < k; clean block k sees clean blocks <= k."
+    blk = torch.arange(L, device=device) // b
+    same, before, upto = (blk[:, None] == blk[None, :]), (blk[None, :] < blk[:, None]), (blk[None, :] <= blk[:, None])
+    return torch.cat([torch.cat([same, before], 1), torch.cat([torch.zeros_like(same), upto], 1)], 0)
+
+@patch
+def block_trunk(self: SEDDModel, xt, sigma, mask, x0) -> torch.Tensor:
+    "`trunk` of a block model on the noisy half of `[xt; x0]` under `block_mask`: (B, L, vocab_size)."
+    if x0 is None:
+        raise ValueError(f"This is a block diffusion model (block_size={self.cfg.block_size}): its scores of block k "
+                         f"read the clean blocks before k, so pass x0=the clean sequence (training, ELBO), or sample "
+                         f"with sedd_nb.blocks.sample_blocks.")
+    if not isinstance(x0, torch.Tensor) or x0.shape != xt.shape or x0.is_floating_point() or x0.dtype == torch.bool:
+        raise ValueError(f"x0 must be an integer tensor shaped like xt {tuple(xt.shape)}, got "
+                         f"{getattr(x0, 'dtype', type(x0))} {tuple(getattr(x0, 'shape', ()))}.")
+    L = xt.shape[1]
+    allowed = block_mask(L, self.cfg.block_size, xt.device)                          # (2L, 2L)
+    if mask is not None:                                 # padded keys hidden in both halves; a token sees itself
+        eye = torch.eye(2 * L, dtype=torch.bool, device=xt.device)
+        allowed = (allowed & torch.cat([mask, mask], -1)) | eye                          # (B, 1, 2L, 2L)
+    pos = torch.arange(L, device=xt.device).repeat(2)
+    return self.trunk(torch.cat([xt, x0.to(xt.device, xt.dtype)], 1), sigma, allowed, pos=pos, first=L)
+
+def unwrapped(model: nn.Module) -> nn.Module:
+    "The module inside `torch.compile` and DistributedDataParallel wrappers."
+    while hasattr(model, '_orig_mod') or isinstance(model, nn.parallel.DistributedDataParallel):
+        model = getattr(model, '_orig_mod', None) or model.module
+    return model
+
+class ModelScore:
+    "A network as the `score_fn` of losses and ELBOs: `model(xt, sigma, attn_mask=mask)`, with `x0` for block models."
+    def __init__(self, model, mask=None):
+        self.model, self.mask = model, mask
+        self.reads_x0 = getattr(unwrapped(model), 'cfg', None) is not None and unwrapped(model).cfg.block_size is not None
+    def __call__(self, xt, sigma, x0=None):
+        if self.reads_x0: return self.model(xt, sigma, attn_mask=self.mask, x0=x0)
+        return self.model(xt, sigma, attn_mask=self.mask)
 
 # %% ../nbs/08_model.ipynb #8e1911bf
 def param_count(cfg: ModelConfig, breakdown: bool = False):

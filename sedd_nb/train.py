@@ -25,7 +25,8 @@ from .graphs import make_graph
 from .hub import load_checkpoint   # re-exported: `from sedd_nb.train import train, TrainConfig, load_checkpoint`
 from .likelihood import ar_nll, elbo
 from .losses import dse_loss
-from .model import ReuseUnchanged, SEDDModel
+from .blocks import sample_blocks
+from .model import ModelScore, ReuseUnchanged, SEDDModel
 from .noise import make_noise
 from .sampling import ar_generate, sample, sample_windows
 
@@ -58,8 +59,7 @@ def batch_loss(model, graph, noise, x0, mask=None, objective: str = 'sedd', gene
                bos_id: int | None = None, t_sampling: str = 'uniform'):
     "Training loss per sequence (B,) in nats, float32: SEDD's score entropy at a random t, or the AR NLL."
     if objective == 'ar': return ar_nll(model, x0, bos_id, mask).float()
-    score_fn = lambda xt, sigma: model(xt, sigma, attn_mask=mask)
-    return dse_loss(score_fn, graph, noise, x0, mask=mask, generator=generator, score_entropy=score_entropy,
+    return dse_loss(ModelScore(model, mask), graph, noise, x0, mask=mask, generator=generator, score_entropy=score_entropy,
                     t_sampling=t_sampling).float()
 
 # %% ../nbs/10_train.ipynb #13bf7200
@@ -76,7 +76,7 @@ def evaluate_bpt(model, graph, noise, batches, objective='sedd', n_t=8, bos_id=N
         with (amp_ctx or contextlib.nullcontext()):
             if objective == 'ar': nats = ar_nll(model, x0, bos_id, mask)
             else:   # one x_t draw per node and all rows in one call, so score_fn sees the same rows as `mask`
-                nats = elbo(lambda xt, s: model(xt, s, attn_mask=mask), graph, noise, x0, n_t=n_t, mc=1, mask=mask,
+                nats = elbo(ModelScore(model, mask), graph, noise, x0, n_t=n_t, mc=1, mask=mask,
                             generator=g, chunk=max(4096, len(x0)))
         total_nats += float(nats.double().sum())
         total_tok += int(mask.sum()) if mask is not None else x0.numel()
@@ -87,7 +87,7 @@ def evaluate_bpt(model, graph, noise, batches, objective='sedd', n_t=8, bos_id=N
 def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='sedd', prompt=None, seed=0,
                  device='cpu', amp_ctx=None, progress=False, top_p=None, temperature=None, unmask='random',
                  unmask_noise=0., predictor='analytic', window=None, per_sample_seed=False):
-    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p`, `temperature`, `unmask`, `unmask_noise`, `predictor`, and `window` (SEDD: longer text in windows of this many tokens, default the model's max_len). `per_sample_seed`: sample i depends on (seed, i) only, whatever `n`."
+    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p`, `temperature`, `unmask`, `unmask_noise`, `predictor`, and `window` (SEDD: longer text in windows of this many tokens, default the model's max_len; block models: the context is `window` minus a block, and `steps` counts network calls per block). `per_sample_seed`: sample i depends on (seed, i) only, whatever `n`."
     if per_sample_seed:              # one batch of one per sample, each with its own generator: the same for any n
         kw = dict(objective=objective, device=device, amp_ctx=amp_ctx, top_p=top_p, temperature=temperature, unmask=unmask,
                   unmask_noise=unmask_noise, predictor=predictor, window=window)
@@ -102,6 +102,12 @@ def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='se
                                  "sampling; the AR baseline samples its exact next-token distribution.")
             prefix = [] if prompt is None else [int(i) for i in prompt[0] if i >= 0]
             ids = ar_generate(model, n, length, tokenizer.eos_id, prefix=prefix, generator=g, device=device)
+        elif getattr(getattr(model, 'cfg', None), 'block_size', None) is not None:     # block models: chapter 15
+            b = model.cfg.block_size
+            ids = sample_blocks(model, graph, noise, n, length, steps, predictor=predictor, prompt=prompt,
+                                context=None if window is None else max(window - b, 0), device=device, generator=g,
+                                progress=progress, top_p=top_p, temperature=temperature, unmask=unmask,
+                                unmask_noise=unmask_noise)
         else:
             W = window or getattr(getattr(model, 'cfg', None), 'max_len', length)   # longer text: windows of W
             fn = sample if length <= W else functools.partial(sample_windows, window=W)
