@@ -1,4 +1,4 @@
-"Two gloo processes under torchrun compute the same first-step gradients as one process with the same global batch."
+"Two gloo processes under torchrun compute the same first-step gradients as one process with the same global batch (SEDD and a block model)."
 import os, shutil, subprocess, sys, textwrap
 
 import pytest
@@ -9,14 +9,15 @@ SCRIPT = textwrap.dedent('''
     import os, sys, torch
     torch.set_num_threads(1)
     from sedd_nb.train import TrainConfig, train
-    out, cache, accum = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    out, cache, accum, blocks = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == 'blocks'
     rank = int(os.environ.get('RANK', 0))
     def hook(event, step=None, model=None, **kw):
         if event == 'after_backward':
             grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
             torch.save(dict(grads=grads, world=int(os.environ.get('WORLD_SIZE', 1))), f'{out}/grads_rank{rank}_step{step}.pt')
     cfg = TrainConfig.char_tiny(out_dir=out, cache_dir=cache, steps=2, batch_size=8, grad_accum=accum, ckpt_every=0,
-                                progress=False, sample_steps=2, n_samples=1, seed=3)
+                                progress=False, sample_steps=2, n_samples=1, seed=3,
+                                model_kw=dict(block_size=8, output='subs', sigma_cond=False) if blocks else {})
     train(cfg, hook=hook)
 ''')
 
@@ -28,15 +29,16 @@ def _env():
 
 
 @pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason='needs torch.distributed with gloo')
-def test_ddp_first_step_gradients_match_single_process(tmp_path):
+@pytest.mark.parametrize('kind', ['sedd', 'blocks'])
+def test_ddp_first_step_gradients_match_single_process(tmp_path, kind):
     script = tmp_path / 'run.py'
     script.write_text(SCRIPT)
     cache, one, two = tmp_path / 'cache', tmp_path / 'one', tmp_path / 'two'
-    r = subprocess.run([sys.executable, str(script), str(one), str(cache), '2'], env=_env(),
+    r = subprocess.run([sys.executable, str(script), str(one), str(cache), '2', kind], env=_env(),
                        capture_output=True, text=True, timeout=300)          # 1 process, 2 micro-batches of 4
     assert r.returncode == 0, r.stderr[-3000:]
     r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',
-                        str(script), str(two), str(cache), '1'], env=_env(), capture_output=True, text=True,
+                        str(script), str(two), str(cache), '1', kind], env=_env(), capture_output=True, text=True,
                        timeout=300)                                           # 2 processes, 1 micro-batch of 4 each
     assert r.returncode == 0, r.stderr[-3000:]
     # step 1 is the comparison asked for; step 2 (after one identical AdamW update) also reaches the weights
