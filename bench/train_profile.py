@@ -9,14 +9,14 @@ times steps after a warm-up with `torch.cuda.synchronize()` in the `after_step` 
 with `torch.profiler`. Writes `DIR/profile.md`: a table of ms per step, tokens/s and the fused/unfused ratio,
 then each run's twenty most expensive operations by device time.
 """
-import argparse, os, sys, tempfile, time
+import argparse, json, os, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gpu_first_run import PEAK_BF16, _bpe_file, sizes     # same sizes and tokenizer as the first-run script
 
 
-def one_run(S, dev, fused, batch, d, warm, timed, prof_steps):
+def one_run(S, dev, fused, batch, d, warm, timed, prof_steps, model_kw=None):
     import torch
     from sedd_nb.config import build_model
     from sedd_nb.data import load_tokenizer
@@ -27,7 +27,7 @@ def one_run(S, dev, fused, batch, d, warm, timed, prof_steps):
                                  steps=warm + timed + prof_steps, warmup=5, eval_every=0, eval_batches=1, elbo_points=2,
                                  sample_every=0, sample_steps=2, n_samples=1, ckpt_every=0, log_every=10**6,
                                  compile=dev.type == 'cuda', fused_loss=fused, cache_dir=f'{d}/cache', progress=False,
-                                 device=str(dev), val_frac=0.05, model_kw={'max_len': S['L']})
+                                 device=str(dev), val_frac=0.05, model_kw={'max_len': S['L'], **(model_kw or {})})
     sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == 'cuda' else (lambda: None)
     stamps, prof = {}, {}
     acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
@@ -54,6 +54,9 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--dry-run', action='store_true')
     ap.add_argument('--batches', type=int, nargs='+', default=None)
+    ap.add_argument('--fused', choices=['both', 'on', 'off'], default='both')
+    ap.add_argument('--model-kw', default='{}', help='JSON ModelConfig overrides, e.g. a block model: '
+                    '\'{"block_size": 16, "output": "subs", "sigma_cond": false}\'')
     a = ap.parse_args()
     if a.dry_run: os.environ['TRITON_INTERPRET'] = '1'
     import torch
@@ -65,7 +68,7 @@ def main():
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'CPU (dry run)'
     peak = next((f for k, f in PEAK_BF16 if k in name), None)
     lines = [f"# Training step profile: {name}, torch {torch.__version__}", '',
-             f"gpt2_small network (`model={S['model']}`), seq_len {S['L']}, compile and bf16 autocast on the GPU; "
+             f"gpt2_small network (`model={S['model']}`, model_kw {a.model_kw}), seq_len {S['L']}, compile and bf16 autocast on the GPU; "
              f"ms per step over {timed} steps after {warm} warm-up steps.", '',
              '| batch | fused_loss | ms/step | tokens/s | MFU | peak GiB |', '| --- | --- | --- | --- | --- | --- |']
     tables = []
@@ -73,13 +76,13 @@ def main():
         _bpe_file(S, d)
         for batch in batches:
             res = {}
-            for fused in (True, False):
-                r = res[fused] = one_run(S, dev, fused, batch, d, warm, timed, prof_steps)
+            for fused in {'both': (True, False), 'on': (True,), 'off': (False,)}[a.fused]:
+                r = res[fused] = one_run(S, dev, fused, batch, d, warm, timed, prof_steps, json.loads(a.model_kw))
                 mfu = '' if peak is None else f"{6 * r['params'] * r['tok_s'] / peak:.3f}"
                 lines.append(f"| {batch} | {fused} | {r['ms']:.2f} | {r['tok_s']:.0f} | {mfu} | {r['peak_gib']:.2f} |")
                 tables.append(f"## batch {batch}, fused_loss={fused}\n\n```\n{r['table']}\n```\n")
                 print(lines[-1], flush=True)
-            lines.append(f"| {batch} | fused / unfused time | {res[True]['ms'] / res[False]['ms']:.3f} | | | |")
+            if len(res) == 2: lines.append(f"| {batch} | fused / unfused time | {res[True]['ms'] / res[False]['ms']:.3f} | | | |")
     (Path(a.out) / 'profile.md').write_text('\n'.join(lines + [''] + tables))
     print('\n'.join(lines))
 
