@@ -127,8 +127,9 @@ def gpt2_medium(cls: TrainConfig, **kw):
 
 @patch(cls_method=True)
 def char_blocks(cls: TrainConfig, **kw):
-    "`char` as a block diffusion model (chapter 15): blocks of 16 characters, each diffused given the clean ones before."
-    return cls.char(**{**dict(out_dir='runs/char_blocks', model_kw=dict(block_size=16, output='subs', sigma_cond=False)), **kw})
+    "`char` as a block diffusion model (chapter 15): blocks of one character, 2,200 steps (10 CPU minutes, 58% real words in the study)."
+    return cls.char(**{**dict(out_dir='runs/char_blocks', steps=2200,
+                              model_kw=dict(block_size=1, output='subs', sigma_cond=False)), **kw})
 
 # %% ../nbs/09a_config.ipynb #6aae7d6b
 def suggest(name, options) -> str:
