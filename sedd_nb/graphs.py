@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['GRAPHS', 'sample_categorical', 'sigma_like', 'log_expm1', 'check_int', 'Graph', 'Uniform', 'Absorbing', 'make_graph',
-           'absorbing_shift', 'toy_markov_p0', 'ExactProcess']
+__all__ = ['GRAPHS', 'sample_categorical', 'sigma_like', 'log_expm1', 'check_int', 'Graph', 'on_host', 'require', 'Uniform',
+           'Absorbing', 'make_graph', 'absorbing_shift', 'toy_markov_p0', 'ExactProcess']
 
 # %% ../nbs/03_graphs.ipynb #fb7d007e
 def _check_probs_total(total):
@@ -177,6 +177,17 @@ class Graph:
     def _check_tokens(self, x, name):
         if torch.is_floating_point(x):
             raise TypeError(f"{name} must hold integer token ids, got dtype {x.dtype}; convert with .long().")
+
+# %% ../nbs/03_graphs.ipynb #2fb38aaf
+def on_host(t: torch.Tensor) -> bool:
+    "Whether `t` lives in host memory, where reading its values costs nothing."
+    return t.device.type == 'cpu'
+
+def require(ok: torch.Tensor, message, short: str = 'a value check failed (rerun on the CPU for details)'):
+    "Raise ValueError(`message()`) unless the bool tensor `ok` is True; off the host a device-side assert with `short`."
+    if on_host(ok):
+        if not bool(ok.all()): raise ValueError(message())
+    else: torch._assert_async(ok.all(), short)
 
 # %% ../nbs/03_graphs.ipynb #6b66f7cc
 class Uniform(Graph):

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
-from .graphs import Graph, ExactProcess, log_expm1
+from .graphs import Graph, ExactProcess, log_expm1, require
 
 # %% auto #0
 __all__ = ['T_SAMPLINGS', 'check_batch', 'call_score', 'dse_loss', 'all_sequences', 'expected_dse', 'ToyScoreMLP',
@@ -36,13 +36,15 @@ def check_batch(graph: Graph, x0: torch.Tensor, mask: torch.Tensor | None):
         mask = mask.to(x0.device) != 0
         x0 = torch.where(mask, x0, torch.zeros_like(x0))  # padding may hold any id; it is never scored
     V = _data_vocab(graph)
-    if x0.numel() and (int(x0.min()) < 0 or int(x0.max()) >= V):
-        bad = int(x0.max()) if int(x0.max()) >= V else int(x0.min())
-        extra = f" (id {V} is the absorbing graph's mask token, not a data token)" if graph.absorb and bad == V else ""
-        raise ValueError(f"x0 holds token id {bad}, outside the data vocabulary 0..{V - 1} of "
-                         f"{type(graph).__name__}(V={V}){extra}. Build the graph with the tokenizer's "
-                         "vocab_size, or mark padding positions 0 in `mask`.")
+    if x0.numel(): require((x0.min() >= 0) & (x0.max() < V), lambda: _out_of_vocab(graph, x0, V),
+                           f"x0 holds token ids outside the data vocabulary 0..{V - 1}")
     return x0, mask
+
+def _out_of_vocab(graph, x0, V) -> str:
+    bad = int(x0.max()) if int(x0.max()) >= V else int(x0.min())
+    extra = f" (id {V} is the absorbing graph's mask token, not a data token)" if graph.absorb and bad == V else ""
+    return (f"x0 holds token id {bad}, outside the data vocabulary 0..{V - 1} of {type(graph).__name__}(V={V}){extra}. "
+            "Build the graph with the tokenizer's vocab_size, or mark padding positions 0 in `mask`.")
 
 def _check_log_score(log_score, xt: torch.Tensor, graph: Graph):
     "Raise a clear error unless `log_score` is a (B, L, graph.dim) floating tensor."

@@ -8,18 +8,18 @@ Docs: https://sedd-nb.github.io/sedd_nb/noise.html.md"""
 from __future__ import annotations
 import math
 import torch
+from .graphs import require
 
 # %% auto #0
 __all__ = ['NOISES', 'Noise', 'GeometricNoise', 'LogLinearNoise', 'make_noise']
 
 # %% ../nbs/04_noise.ipynb #df6295c0
 def _as_time(t, dtype=None) -> torch.Tensor:
-    "`t` as a float tensor, checked to lie in [0, 1] (the check is skipped for CUDA tensors to avoid a sync)."
+    "`t` as a float tensor, checked to lie in [0, 1] (on a GPU by a device-side assert: `require`)."
     if not torch.is_tensor(t): t = torch.as_tensor(t, dtype=dtype or torch.get_default_dtype())
     elif not t.is_floating_point(): t = t.to(dtype or torch.get_default_dtype())
-    if t.device.type == 'cpu' and t.numel() and bool(((t < 0) | (t > 1) | t.isnan()).any()):
-        raise ValueError(f"t must lie in [0, 1] (diffusion time); got values in [{t.min().item()}, {t.max().item()}]. "
-                         "Draw t with torch.rand(...) or rescale it.")
+    if t.numel(): require((t >= 0) & (t <= 1), lambda: f"t must lie in [0, 1] (diffusion time); got values in "
+                          f"[{t.min().item()}, {t.max().item()}]. Draw t with torch.rand(...) or rescale it.", "t outside [0, 1]")
     return t
 
 class Noise:
