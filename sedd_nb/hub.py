@@ -94,7 +94,8 @@ def paper_config(cfg: dict, where: str = 'config.json'):
         raise ValueError(f"{where}: model.scale_by_sigma is only defined for the absorbing graph (graph.type 'absorb').")
     mc = ModelConfig(vocab_size=tokens + int(absorb), d_model=int(m['hidden_size']), n_heads=int(m['n_heads']),
                      n_layers=int(m['n_blocks']), cond_dim=int(m['cond_dim']), max_len=int(m['length']),
-                     dropout=float(cfg['model'].get('dropout', 0.0)), absorb=bool(m['scale_by_sigma']), arch='paper')
+                     dropout=float(cfg['model'].get('dropout', 0.0)), absorb=bool(m['scale_by_sigma']), arch='paper',
+                     vocab_multiple=64)     # head rows padded inside the network (chapter 8), not in the file
     if ntype == 'loglinear': noise = LogLinearNoise()
     else: noise = GeometricNoise(float(_get(cfg, 'noise.sigma_min', where)), float(_get(cfg, 'noise.sigma_max', where)))
     return mc, _GRAPHS[gtype], noise

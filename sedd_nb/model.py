@@ -7,7 +7,8 @@ Docs: https://sedd-nb.github.io/sedd_nb/model.html.md"""
 # %% auto #0
 __all__ = ['ARCHS', 'OUTPUTS', 'ModelConfig', 'rotary_angles', 'apply_rotary', 'sigma_features', 'sinusoidal_features',
            'SigmaEmbedding', 'modulate', 'WeightNorm', 'make_norm', 'SelfAttention', 'DiTBlock', 'FinalLayer',
-           'SEDDModel', 'block_mask', 'unwrapped', 'ModelScore', 'param_count', 'num_params', 'ReuseUnchanged']
+           'SEDDModel', 'block_mask', 'unwrapped', 'ModelScore', 'param_count', 'num_params', 'flops_per_token',
+           'ReuseUnchanged']
 
 # %% ../nbs/08_model.ipynb #5a23a5f2
 import math
@@ -18,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .graphs import absorbing_shift, check_int, log_expm1
+from .graphs import absorbing_shift, check_int, log_expm1, require
 
 # %% ../nbs/08_model.ipynb #be172846
 ARCHS = ('nb', 'paper')
@@ -43,6 +44,7 @@ class ModelConfig:
     output: str = 'scaled' # absorbing graph: 'scaled' (free logits minus the analytic shift) or 'subs' (normalised, see below)
     sigma_cond: bool = True # condition the blocks on sigma; False: c is a learned constant (absorbing + 'subs' only)
     block_size: int | None = None # block diffusion (chapter 15): noisy block k sees itself and the clean blocks < k
+    vocab_multiple: int = 1 # the output layer's rows rounded up to a multiple of this (matmul speed; see FinalLayer)
 
     def __post_init__(self):
         check_int('ModelConfig.vocab_size', self.vocab_size, 2)
@@ -81,6 +83,7 @@ class ModelConfig:
                 raise ValueError("ModelConfig.block_size needs absorb=True, causal=False, output='subs' and "
                                  "sigma_cond=False: the clean blocks' keys and values must not depend on sigma, so "
                                  "that one pass serves every noise level and a sampler can cache them.")
+        check_int('ModelConfig.vocab_multiple', self.vocab_multiple)
         if not (isinstance(self.rope_base, (int, float)) and self.rope_base > 1):
             raise ValueError(f"ModelConfig.rope_base must be a number > 1, got {self.rope_base!r}.")
 
@@ -88,6 +91,8 @@ class ModelConfig:
     def head_dim(self) -> int: return self.d_model // self.n_heads
     @property
     def mlp_hidden(self) -> int: return int(self.mlp_ratio * self.d_model)
+    @property
+    def out_width(self) -> int: return -(-self.vocab_size // self.vocab_multiple) * self.vocab_multiple
 
     def to_dict(self) -> dict:
         "Plain dict of the fields (for checkpoints); `ModelConfig(**d)` rebuilds it."
@@ -107,15 +112,15 @@ class ModelConfig:
 
     @classmethod
     def small(cls, vocab_size:int=50258, absorb:bool=True, causal:bool=False, **kw):
-        "GPT-2 small shape, the paper's SEDD-small: 12 blocks of width 768, 12 heads, length 1024, `arch='paper'`."
+        "GPT-2 small shape, the paper's SEDD-small: 12 blocks of width 768, 12 heads, length 1024, `arch='paper'`, head rows padded to 64."
         return cls(**{**dict(vocab_size=vocab_size, d_model=768, n_heads=12, n_layers=12, cond_dim=128,
-                             max_len=1024, absorb=absorb, causal=causal, arch='paper'), **kw})
+                             max_len=1024, absorb=absorb, causal=causal, arch='paper', vocab_multiple=64), **kw})
 
     @classmethod
     def medium(cls, vocab_size:int=50258, absorb:bool=True, causal:bool=False, **kw):
-        "GPT-2 medium shape, the paper's SEDD-medium: 24 blocks of width 1024, 16 heads, length 1024, `arch='paper'`."
+        "GPT-2 medium shape, the paper's SEDD-medium: 24 blocks of width 1024, 16 heads, length 1024, `arch='paper'`, head rows padded to 64."
         return cls(**{**dict(vocab_size=vocab_size, d_model=1024, n_heads=16, n_layers=24, cond_dim=128,
-                             max_len=1024, absorb=absorb, causal=causal, arch='paper'), **kw})
+                             max_len=1024, absorb=absorb, causal=causal, arch='paper', vocab_multiple=64), **kw})
 
 # %% ../nbs/08_model.ipynb #60602473
 def rotary_angles(pos: torch.Tensor, head_dim: int, base: float = 10000.0, dtype=torch.float32):
@@ -225,16 +230,31 @@ class DiTBlock(nn.Module):
 # %% ../nbs/08_model.ipynb #e87d4cb8
 class FinalLayer(nn.Module):
     "Modulated LayerNorm then a zero-initialised linear map to the vocabulary: (B, L, d) -> (B, L, vocab_size)."
-    def __init__(self, d_model: int, cond_dim: int, vocab_size: int, arch: str = 'nb'):
+    def __init__(self, d_model: int, cond_dim: int, vocab_size: int, arch: str = 'nb', width: int | None = None):
         super().__init__()
         self.norm = make_norm(d_model, arch)
         self.ada = nn.Linear(cond_dim, 2 * d_model)
-        self.head = nn.Linear(d_model, vocab_size)
+        self.vocab_size = vocab_size
+        self.head = nn.Linear(d_model, width or vocab_size)               # `width` >= vocab_size rows: see below
         for lin in (self.ada, self.head): nn.init.zeros_(lin.weight); nn.init.zeros_(lin.bias)
+        if self.head.out_features > vocab_size:                           # saved and loaded as vocab_size rows
+            self._register_state_dict_hook(_drop_padding)
+            self.register_load_state_dict_pre_hook(_add_padding)
 
     def forward(self, x, c):
         shift, scale = self.ada(c).chunk(2, dim=-1)                        # (B, d) each
-        return self.head(modulate(self.norm(x), shift, scale))
+        return self.head(modulate(self.norm(x), shift, scale))[..., :self.vocab_size]
+
+def _drop_padding(layer, state, prefix, meta):
+    "state_dict: the head's rows past vocab_size are not part of the model (always zero)."
+    for k in ('head.weight', 'head.bias'): state[prefix + k] = state[prefix + k][:layer.vocab_size].clone()
+
+def _add_padding(layer, state, prefix, *args):
+    "load_state_dict: a vocab_size-row head gets the padding rows back, as zeros."
+    for k, p in (('head.weight', layer.head.weight), ('head.bias', layer.head.bias)):
+        v = state.get(prefix + k)
+        if v is not None and v.shape[0] == layer.vocab_size:
+            state[prefix + k] = torch.cat([v, v.new_zeros((p.shape[0] - v.shape[0], *v.shape[1:]))])
 
 # %% ../nbs/08_model.ipynb #543c8ab8
 class SEDDModel(nn.Module):
@@ -249,8 +269,16 @@ class SEDDModel(nn.Module):
         self.sigma_emb = SigmaEmbedding(cfg.freq_dim, cfg.cond_dim, cfg.arch) if cfg.sigma_cond and not cfg.causal else None
         self.blocks = nn.ModuleList(DiTBlock(cfg.d_model, cfg.n_heads, cfg.cond_dim, cfg.mlp_hidden, cfg.dropout, cfg.causal,
                                              cfg.arch) for _ in range(cfg.n_layers))
-        self.final = FinalLayer(cfg.d_model, cfg.cond_dim, cfg.vocab_size, cfg.arch)
+        self.final = FinalLayer(cfg.d_model, cfg.cond_dim, cfg.vocab_size, cfg.arch, cfg.out_width)
         self._init_weights()
+        self._apply(lambda t: t)                   # builds the rotary table (see `rotary`) beside the weights
+
+    def _apply(self, fn, *args, **kw):
+        "`.to()`, `.cuda()`, `.double()`...: the weights move, and the rotary table is built again where they now are."
+        super()._apply(fn, *args, **kw)
+        self.__dict__.pop('_rope', None)           # built here, not at the first call: torch.compile must find it made
+        if self.tok_emb.weight.device.type != 'meta': self.rotary(1, self.tok_emb.weight.device)
+        return self
 
     @torch.no_grad()
     def _init_weights(self):
@@ -274,12 +302,11 @@ class SEDDModel(nn.Module):
         if L > cfg.max_len:
             raise ValueError(f"Sequence length L={L} exceeds cfg.max_len={cfg.max_len}; crop or split the "
                              f"sequences, or build the model with ModelConfig(..., max_len={L}) or more.")
-        if not torch.compiler.is_compiling() and xt.numel() > 0:
-            lo, hi = int(xt.min()), int(xt.max())
-            if lo < 0 or hi >= cfg.vocab_size:
-                raise ValueError(f"Token ids must lie in [0, vocab_size={cfg.vocab_size}), got min {lo}, max {hi}. "
-                                 f"For the absorbing graph vocab_size = V + 1 (the mask id V included); "
-                                 f"check the tokenizer and graph.dim.")
+        if not torch.compiler.is_compiling() and xt.numel() > 0:     # read on the host only on the CPU (`require`)
+            require((xt.min() >= 0) & (xt.max() < cfg.vocab_size), lambda: (
+                f"Token ids must lie in [0, vocab_size={cfg.vocab_size}), got min {int(xt.min())}, max {int(xt.max())}. "
+                f"For the absorbing graph vocab_size = V + 1 (the mask id V included); check the tokenizer and graph.dim."),
+                f"token ids outside [0, vocab_size={cfg.vocab_size})")
         if cfg.causal:
             sigma = torch.zeros(B, device=xt.device)                   # ignored: the baseline is unconditional
         elif sigma is None:
@@ -293,10 +320,9 @@ class SEDDModel(nn.Module):
             raise ValueError(f"sigma must have shape (B,) = ({B},) (one noise level per sequence) or be a scalar, got {tuple(sigma.shape)}.")
         if not cfg.causal and not torch.compiler.is_compiling() and B > 0:
             bad = ~(torch.isfinite(sigma) & (sigma > 0))
-            if bool(bad.any()):
-                raise ValueError(f"sigma must be finite and > 0 (a noise level; sigma = 0 is clean data, where the "
-                                 f"absorbing score is infinite), got {sigma[bad][0].item()!r} at row {int(bad.nonzero()[0])}. "
-                                 f"Draw times in (eps, 1] with eps > 0, e.g. sigma = noise(t)[0].")
+            require(~bad, lambda: (f"sigma must be finite and > 0 (a noise level; sigma = 0 is clean data, where the "
+                                   f"absorbing score is infinite), got {sigma[bad][0].item()!r} at row {int(bad.nonzero()[0])}. "
+                                   f"Draw times in (eps, 1] with eps > 0, e.g. sigma = noise(t)[0]."), "sigma must be finite and > 0")
         mask = None
         if attn_mask is not None:
             if attn_mask.shape != (B, L):
@@ -334,13 +360,25 @@ def trunk(self: SEDDModel, xt, sigma, mask=None, pos=None, kv=None, first=None) 
     else: c = self.sigma_emb(sigma)                                        # (B, cond_dim)
     x = self.tok_emb(xt)                                                   # (B, L, d)
     wide = torch.float64 if x.dtype == torch.float64 else torch.float32       # angles never below float32
-    cos, sin = rotary_angles(torch.arange(L, device=xt.device) if pos is None else pos, self.cfg.head_dim,
-                             self.cfg.rope_base, wide)
+    cos, sin = self.rotary(L if pos is None else pos, xt.device, wide)   # (L, head_dim/2) each
     for i, blk in enumerate(self.blocks): x = blk(x, c, cos, sin, mask, None if kv is None else kv[i])
     if first == 0: return None
     out = self.final(x if first is None else x[:, :first], c)              # (B, L, vocab_size)
     with torch.autocast(device_type=xt.device.type, enabled=False):
         return out.to(torch.promote_types(out.dtype, torch.float32))    # float32 (float64 for a float64 model)
+
+@patch
+def rotary(self: SEDDModel, pos, device, dtype=torch.float32):
+    "cos, sin (L, head_dim/2) at positions `pos` (an int L: 0..L-1); float32 rows of a table built once per device."
+    device = torch.device(device)
+    if dtype != torch.float32 or (isinstance(pos, int) and pos > self.cfg.max_len):    # float64 models: computed
+        at = torch.arange(pos, device=device) if isinstance(pos, int) else pos
+        return rotary_angles(at, self.cfg.head_dim, self.cfg.rope_base, dtype)
+    tab = self.__dict__.get('_rope')          # a plain attribute: not in state_dict, never moved by .to()
+    if tab is None or tab[0].device != device:
+        tab = self.__dict__['_rope'] = rotary_angles(torch.arange(self.cfg.max_len, device=device), self.cfg.head_dim,
+                                                     self.cfg.rope_base)
+    return (tab[0][:pos], tab[1][:pos]) if isinstance(pos, int) else (tab[0][pos], tab[1][pos])
 
 @patch
 def output(self: SEDDModel, out, xt, sigma) -> torch.Tensor:
@@ -407,7 +445,7 @@ def param_count(cfg: ModelConfig, breakdown: bool = False):
         attention = n * (4 * d * d + (0 if paper else 4 * d)),
         mlp = n * (2 * d * h + h + d),
         modulation = n * (6 * c * d + 6 * d) + (2 * c * d + 2 * d),
-        head = d * N + N,
+        head = d * cfg.out_width + cfg.out_width,            # padding rows included: they are in the matmul
     )
     parts['total'] = sum(parts.values())
     return parts if breakdown else parts['total']
@@ -415,6 +453,17 @@ def param_count(cfg: ModelConfig, breakdown: bool = False):
 def num_params(model: nn.Module, trainable_only: bool = False) -> int:
     "Number of parameters (elements) of `model`, optionally only those with `requires_grad`."
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+# %% ../nbs/08_model.ipynb #6825b150
+def flops_per_token(cfg: ModelConfig, seq_len: int, training: bool = True, out_width: int | None = None) -> float:
+    "Matmul FLOPs per token of `SEDDModel(cfg)` on sequences of `seq_len`: forward, or forward + backward (`training`)."
+    d, c, f, h, n = cfg.d_model, cfg.cond_dim, cfg.freq_dim, cfg.mlp_hidden, cfg.n_layers
+    W = out_width or cfg.out_width                                  # the head's output width as computed
+    T = 2 * seq_len if cfg.block_size else seq_len                  # tokens through the trunk per sequence
+    per_seq = 2 * (f * c + c * c) * (cfg.sigma_cond and not cfg.causal) + n * 2 * c * 6 * d + 2 * c * 2 * d
+    per_trunk_token = n * (2 * 4 * d * d + 4 * T * d + 2 * 2 * d * h)   # qkv + proj, QK^T + AV, MLP
+    fwd = (per_seq + T * per_trunk_token + seq_len * 2 * d * W) / seq_len
+    return 3 * fwd if training else fwd
 
 # %% ../nbs/08_model.ipynb #b47444a9
 class ReuseUnchanged:
