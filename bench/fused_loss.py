@@ -16,7 +16,9 @@ the (N, dim) gradient itself.
 
 The bandwidth floor of a row is the traffic its design cannot avoid (`min_bytes`) divided by the device's peak
 memory bandwidth: no implementation of that design can be faster. Loss rows on stored log-scores read them
-twice (forward, backward) and write the gradient once: 3 N dim elements. The unfused projection writes its logits,
+twice (forward, backward) and write the gradient once: 3 N dim elements. The absorbing graph's fused kernels
+read only the rows whose token is masked (a fraction m of them, about 1/2 under the log-linear schedule) and write
+every row of the gradient (zeros where unmasked): their floor counts (2 m + 1) N dim elements. The unfused projection writes its logits,
 reads them for the loss and again for its gradient, writes that and reads it once for the two matmuls: 5 N dim.
 The fused projection (as written: chunks of logits in global memory, recomputed in the backward) writes and
 reads each chunk's logits twice and its gradient once: 6 N dim, trading traffic for memory; both projections
@@ -51,8 +53,9 @@ def peak_bandwidth(name: str, override_tbps: float | None) -> float | None:
     return None
 
 
-def min_bytes(key, N, dim, elem, D=768, elem_proj=2):
+def min_bytes(key, N, dim, elem, D=768, elem_proj=2, masked=None):
     "Bytes a row's design must move for one forward + backward (see the module docstring)."
+    if key == 'fused' and masked is not None: return (2 * masked + 1) * N * dim * elem   # absorbing kernels
     if 'proj' not in key: return 3 * N * dim * elem
     operands = 3 * (N * D + D * dim) * elem_proj
     return (6 if key == 'fused proj' else 5) * N * dim * elem_proj + operands
@@ -143,7 +146,8 @@ def run_gpu(args):
                 ms, peak = res[key]
                 rt = f"{ms / base[0]:8.2f}" if base else f"{'-':>8s}"
                 rm = f"{peak / base[1]:8.2f}" if base else f"{'-':>8s}"
-                moved = min_bytes(key, N, graph.dim, elem, h.shape[1], h.element_size())
+                masked = float((xt == graph.dim - 1).float().mean()) if graph.absorb else None
+                moved = min_bytes(key, N, graph.dim, elem, h.shape[1], h.element_size(), masked)
                 ach = moved / (ms * 1e-3)
                 tb, frac = f"{ach / 1e12:6.2f}", (f"{ach / bw:8.1%}" if bw else f"{'?':>8s}")
                 floor = f"{moved / bw * 1e3:9.3f} {moved / bw * 1e3 / ms:9.1%}" if bw else f"{'?':>9s} {'?':>9s}"

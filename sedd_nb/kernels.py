@@ -8,7 +8,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/fused_loss.html.md"""
 from __future__ import annotations
 import math
 import torch
-from .graphs import sigma_like, log_expm1, absorbing_shift   # one source for these formulas
+from .graphs import sigma_like, log_expm1, absorbing_shift, require   # one source for these formulas
 
 import os
 os.environ.setdefault('TRITON_DEFAULT_FP_FUSION', '1')   # Triton 3.9 warns unless the (current) default is chosen
@@ -19,8 +19,8 @@ except ImportError:                    # pragma: no cover
     triton = tl = None
 
 # %% auto #0
-__all__ = ['score_entropy_eager', 'row_coefficients', 'triton_interpreted', 'FusedScoreEntropy', 'fused_score_entropy',
-           'log_score_from_logits', 'FusedLinearScoreEntropy', 'fused_linear_score_entropy']
+__all__ = ['score_entropy_eager', 'row_coefficients', 'triton_interpreted', 'FusedScoreEntropy', 'FusedAbsorbingScoreEntropy',
+           'fused_score_entropy', 'log_score_from_logits', 'FusedLinearScoreEntropy', 'fused_linear_score_entropy']
 
 # %% ../nbs/11_fused_loss.ipynb #9059252b
 def _broadcast_sigma(sigma, xt: torch.Tensor) -> torch.Tensor:
@@ -41,10 +41,10 @@ def _check_inputs(log_score, xt, x0, graph):
             raise TypeError(f"{name} must hold integer token ids, got dtype {x.dtype}; use .long().")
         if x.device != log_score.device:
             raise ValueError(f"{name} is on {x.device} but log_score is on {log_score.device}; move them together.")
-    if log_score.device.type == 'cpu' and xt.numel():   # value checks need a host sync: CPU only
-        if int(xt.min()) < 0 or int(xt.max()) >= graph.dim or int(x0.min()) < 0 or int(x0.max()) >= graph.dim:
-            raise ValueError(f"token ids must lie in [0, {graph.dim}), got xt in [{int(xt.min())}, {int(xt.max())}] "
-                             f"and x0 in [{int(x0.min())}, {int(x0.max())}].")
+    if xt.numel():      # read on the host on the CPU; a device-side assert on a GPU (`require`)
+        require((xt.min() >= 0) & (xt.max() < graph.dim) & (x0.min() >= 0) & (x0.max() < graph.dim), lambda: (
+            f"token ids must lie in [0, {graph.dim}), got xt in [{int(xt.min())}, {int(xt.max())}] "
+            f"and x0 in [{int(x0.min())}, {int(x0.max())}]."), f"token ids outside [0, {graph.dim})")
 
 
 def score_entropy_eager(log_score: torch.Tensor,  # (..., dim) log-scores; the entry at xt is ignored
@@ -244,6 +244,68 @@ if triton is not None:
             d = tl.where((cols < n_live) & (cols != xt), gw * d, 0.0)
             tl.store(gbase + cols, d.to(grad_ptr.dtype.element_ty), mask=cols < dim)
 
+# %% ../nbs/11_fused_loss.ipynb #4e6dc61e
+if triton is not None:
+    @triton.jit
+    def _absorb_row_tl(s):
+        "From sigma (float64): r0 = 1/expm1(sigma) (float32) and o0 = -log(expm1(sigma)) as a float32 pair hi + lo."
+        s2 = s * s
+        series = tl.log(s) + s / 2 + s2 / 24 - s2 * s2 / 2880     # graphs.log_expm1, below 0.05
+        direct = s + tl.log(1.0 - tl.exp(-s))                      # above: 1 - e^-s has no cancellation there
+        o0 = -tl.where(s < 0.05, series, direct)
+        o0_hi = o0.to(tl.float32)
+        return tl.exp(o0).to(tl.float32), o0_hi, (o0 - o0_hi.to(tl.float64)).to(tl.float32)
+
+    @triton.jit
+    def _absorb_fwd_kernel(x_ptr, x_stride, sig_ptr, xt_ptr, x0_ptr, loss_ptr, n_data, BLOCK: tl.constexpr):
+        row = tl.program_id(0)
+        masked = tl.load(xt_ptr + row) == n_data
+        n_live = tl.where(masked, n_data, 0)                       # an unmasked row is never read
+        x0 = tl.load(x0_ptr + row).to(tl.int32)
+        r0, o0_hi, o0_lo = _absorb_row_tl(tl.load(sig_ptr + row))
+        base = x_ptr + row.to(tl.int64) * x_stride
+        offs = tl.arange(0, BLOCK)
+        acc = tl.zeros([BLOCK], dtype=tl.float32)                  # exp(x_y) for the data tokens y != x0
+        n_full = n_live // BLOCK * BLOCK
+        ptrs = base + offs                                         # moved by BLOCK: per-element offsets stay constant
+        for start in range(0, n_full, BLOCK):                      # whole blocks: no mask
+            acc += tl.where(offs != x0 - start, tl.exp(tl.load(ptrs).to(tl.float32)), 0.0)
+            ptrs += BLOCK
+        cols = n_full + offs                                       # the last, partial block
+        x = tl.load(base + cols, mask=cols < n_live, other=0.0).to(tl.float32)
+        acc += tl.where((cols < n_live) & (cols != x0), tl.exp(x), 0.0)
+        x_0 = tl.load(base + x0, mask=masked, other=0.0).to(tl.float32)   # the one column with a ratio
+        rho0 = _rho_tl(x_0, r0, o0_hi, o0_lo, tl.exp(x_0))
+        tl.store(loss_ptr + row, tl.where(masked, tl.sum(acc, axis=0) + rho0, 0.0))
+
+    @triton.jit
+    def _absorb_bwd_kernel(x_ptr, x_stride, sig_ptr, xt_ptr, x0_ptr, gout_ptr, grad_ptr, grad_stride, n_data, dim,
+                           BLOCK: tl.constexpr):
+        row = tl.program_id(0)
+        g = tl.load(gout_ptr + row).to(tl.float32)
+        live = (tl.load(xt_ptr + row) == n_data) & (g != 0.0)
+        n_live = tl.where(live, n_data, 0)
+        x0 = tl.load(x0_ptr + row).to(tl.int32)
+        r0, o0_hi, o0_lo = _absorb_row_tl(tl.load(sig_ptr + row))
+        base = x_ptr + row.to(tl.int64) * x_stride
+        gbase = grad_ptr + row.to(tl.int64) * grad_stride
+        x_0 = tl.load(base + x0, mask=live, other=0.0).to(tl.float32)
+        d0 = g * _drho_tl(x_0, r0, o0_hi, o0_lo, tl.exp(x_0))      # the series value at x0
+        offs = tl.arange(0, BLOCK)
+        n_full = n_live // BLOCK * BLOCK
+        ptrs, gptrs = base + offs, gbase + offs
+        for start in range(0, n_full, BLOCK):                      # whole blocks: no mask
+            d = tl.where(offs == x0 - start, d0, g * tl.exp(tl.load(ptrs).to(tl.float32)))
+            tl.store(gptrs, d.to(grad_ptr.dtype.element_ty))
+            ptrs += BLOCK; gptrs += BLOCK
+        cols = n_full + offs
+        x = tl.load(base + cols, mask=cols < n_live, other=0.0).to(tl.float32)
+        d = tl.where(cols == x0, d0, g * tl.exp(x))
+        tl.store(gbase + cols, d.to(grad_ptr.dtype.element_ty), mask=cols < n_live)
+        for start in range(n_live, dim, BLOCK):                    # the mask column; all of a row that does not count
+            cols = start + offs
+            tl.store(gbase + cols, tl.zeros([BLOCK], dtype=grad_ptr.dtype.element_ty), mask=cols < dim)
+
 # %% ../nbs/11_fused_loss.ipynb #959ecdbf
 _TRITON_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
@@ -287,6 +349,29 @@ def _dse_forward_rows(x: torch.Tensor, coef: torch.Tensor, xt: torch.Tensor, x0:
     return loss
 
 
+def _absorb_forward_rows(x: torch.Tensor, s: torch.Tensor, xt: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+    "The absorbing graph's forward over rows: x (N, dim), sigma `s` (N,) float64 -> loss (N,) float32."
+    _triton_ready(x)
+    N, dim = x.shape
+    loss = torch.empty(N, device=x.device, dtype=torch.float32)
+    if N:
+        B, warps = _launch_config(dim)
+        _absorb_fwd_kernel[(N,)](x, x.stride(0), s, xt, x0, loss, dim - 1, BLOCK=B, num_warps=warps)
+    return loss
+
+
+def _absorb_backward_rows(x, s, xt, x0, gout) -> torch.Tensor:
+    "The absorbing graph's backward over rows: d loss / d x (N, dim) in x's dtype, scaled per row by gout (N,)."
+    _triton_ready(x)
+    N, dim = x.shape
+    grad = torch.empty_like(x, memory_format=torch.contiguous_format)
+    if N:
+        B, warps = _launch_config(dim)
+        _absorb_bwd_kernel[(N,)](x, x.stride(0), s, xt, x0, gout.float().contiguous(), grad, grad.stride(0),
+                                 dim - 1, dim, BLOCK=B, num_warps=warps)
+    return grad
+
+
 def _dse_backward_rows(x, coef, xt, x0, gout) -> torch.Tensor:
     "Triton backward over rows: d loss / d x (N, dim) in x's dtype, scaled per row by gout (N,)."
     _triton_ready(x)
@@ -313,6 +398,19 @@ class FusedScoreEntropy(torch.autograd.Function):
         return grad, None, None, None
 
 
+class FusedAbsorbingScoreEntropy(torch.autograd.Function):
+    "The same for the absorbing graph's kernels: `apply(x (N, dim), sigma (N,) float64, xt (N,), x0 (N,))`."
+    @staticmethod
+    def forward(ctx, x, s, xt, x0):
+        ctx.save_for_backward(x, s, xt, x0)
+        return _absorb_forward_rows(x, s, xt, x0)
+
+    @staticmethod
+    def backward(ctx, gout):
+        x, s, xt, x0 = ctx.saved_tensors
+        return _absorb_backward_rows(x, s, xt, x0, gout) if ctx.needs_input_grad[0] else None, None, None, None
+
+
 def fused_score_entropy(log_score: torch.Tensor,  # (..., dim) log-scores (float32, bf16 or fp16 for Triton)
                         sigma,                     # total noise, broadcastable to xt's shape, > 0
                         xt: torch.Tensor,          # (...) noisy tokens
@@ -325,10 +423,12 @@ def fused_score_entropy(log_score: torch.Tensor,  # (..., dim) log-scores (float
     if not on_triton: return graph.score_entropy(log_score, sigma, xt, x0)
     _check_inputs(log_score, xt, x0, graph)
     _triton_ready(log_score)
-    coef = row_coefficients(sigma, xt, x0, graph).reshape(-1, 6)
     x = log_score.reshape(-1, graph.dim)
     if x.stride(-1) != 1: x = x.contiguous()
-    loss = FusedScoreEntropy.apply(x, coef, xt.reshape(-1), x0.reshape(-1))
+    xt_, x0_ = xt.reshape(-1).contiguous(), x0.reshape(-1).contiguous()
+    if graph.absorb:        # its own kernels: sigma per row, everything else computed inside
+        loss = FusedAbsorbingScoreEntropy.apply(x, _broadcast_sigma(sigma, xt).reshape(-1).contiguous(), xt_, x0_)
+    else: loss = FusedScoreEntropy.apply(x, row_coefficients(sigma, xt, x0, graph).reshape(-1, 6), xt_, x0_)
     return loss.reshape(xt.shape)
 
 # %% ../nbs/11_fused_loss.ipynb #e5b5d748

@@ -23,11 +23,11 @@ def test_gpt2_small_preset_end_to_end_on_cpu(tmp_path):
         from sedd_nb.train import TrainConfig, train
         assert K.triton_interpreted(), 'TRITON_INTERPRET=1 did not reach triton'
         calls = [0]
-        orig = K._dse_forward_rows
+        orig = K._absorb_forward_rows
         def counted(*a):
             calls[0] += 1
             return orig(*a)
-        K._dse_forward_rows = counted                     # proves the loss ran through the Triton kernels
+        K._absorb_forward_rows = counted                  # proves the loss ran through the (absorbing) Triton kernels
         texts = load_texts('pydoc')
         tok = GPT2Tokenizer.train(texts[:400], vocab_size=512)
         tok.save({str(tmp_path / 'bpe.json')!r})
