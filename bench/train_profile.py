@@ -5,7 +5,9 @@ the profiler's top kernels.
     python bench/train_profile.py --out DIR --dry-run       # CPU, tiny sizes (checks the script runs)
 
 For each batch size and each of fused_loss True / False it runs the real `train` loop (compile, bf16 autocast),
-times steps after a warm-up with `torch.cuda.synchronize()` in the `after_step` hook, and profiles a few steps
+times steps after a warm-up with `torch.cuda.synchronize()` in the `after_step` hook (a hook makes the loop read
+each step's loss back at once: this profile sees a host sync per step; bench/gpu_perf.py times the step without
+any), and profiles a few steps
 with `torch.profiler`. Writes `DIR/profile.md`: a table of ms per step, tokens/s and the fused/unfused ratio,
 then each run's twenty most expensive operations by device time.
 """
@@ -20,7 +22,7 @@ def one_run(S, dev, fused, batch, d, warm, timed, prof_steps, model_kw=None):
     import torch
     from sedd_nb.config import build_model
     from sedd_nb.data import load_tokenizer
-    from sedd_nb.model import num_params
+    from sedd_nb.model import flops_per_token, param_count
     from sedd_nb.train import TrainConfig, train
     cfg = TrainConfig.gpt2_small(out_dir=f'{d}/run_{fused}_{batch}', corpus='pydoc', tokenizer=f'{d}/bpe.json',
                                  model=S['model'], seq_len=S['L'], batch_size=batch, grad_accum=1,
@@ -45,8 +47,9 @@ def one_run(S, dev, fused, batch, d, warm, timed, prof_steps, model_kw=None):
     key = 'self_device_time_total' if dev.type == 'cuda' else 'self_cpu_time_total'
     table = prof['p'].key_averages().table(sort_by=key, row_limit=20, max_name_column_width=60)
     peak = torch.cuda.max_memory_allocated(dev) / 2**30 if dev.type == 'cuda' else float('nan')
-    n = num_params(build_model(cfg, load_tokenizer(cfg.tokenizer).vocab_size))
-    return dict(ms=ms, tok_s=batch * S['L'] / ms * 1000, peak_gib=peak, table=table, params=n)
+    mcfg = build_model(cfg, load_tokenizer(cfg.tokenizer).vocab_size).cfg
+    return dict(ms=ms, tok_s=batch * S['L'] / ms * 1000, peak_gib=peak, table=table, params=param_count(mcfg),
+                flops=flops_per_token(mcfg, S['L']), width=mcfg.vocab_size)
 
 
 def main():
@@ -69,7 +72,9 @@ def main():
     peak = next((f for k, f in PEAK_BF16 if k in name), None)
     lines = [f"# Training step profile: {name}, torch {torch.__version__}", '',
              f"gpt2_small network (`model={S['model']}`, model_kw {a.model_kw}), seq_len {S['L']}, compile and bf16 autocast on the GPU; "
-             f"ms per step over {timed} steps after {warm} warm-up steps.", '',
+             f"ms per step over {timed} steps after {warm} warm-up steps. MFU = sedd_nb.model.flops_per_token (attention, "
+             f"per-sequence adaLN, the output width the BPE gives) x tokens/s over the bf16 dense peak. The BPE is trained "
+             f"on the pydoc corpus, so its width is far below GPT-2's 50,258: bench/gpu_perf.py has the figures at that width.", '',
              '| batch | fused_loss | ms/step | tokens/s | MFU | peak GiB |', '| --- | --- | --- | --- | --- | --- |']
     tables = []
     with tempfile.TemporaryDirectory() as d:
@@ -78,7 +83,7 @@ def main():
             res = {}
             for fused in {'both': (True, False), 'on': (True,), 'off': (False,)}[a.fused]:
                 r = res[fused] = one_run(S, dev, fused, batch, d, warm, timed, prof_steps, json.loads(a.model_kw))
-                mfu = '' if peak is None else f"{6 * r['params'] * r['tok_s'] / peak:.3f}"
+                mfu = '' if peak is None else f"{r['flops'] * r['tok_s'] / peak:.3f}"
                 lines.append(f"| {batch} | {fused} | {r['ms']:.2f} | {r['tok_s']:.0f} | {mfu} | {r['peak_gib']:.2f} |")
                 tables.append(f"## batch {batch}, fused_loss={fused}\n\n```\n{r['table']}\n```\n")
                 print(lines[-1], flush=True)

@@ -33,9 +33,10 @@ from .sampling import ar_generate, sample, sample_windows
 # %% auto #0
 __all__ = ['lr_factor', 'ema_update', 'batch_loss', 'evaluate_bpt', 'sample_texts', 'sample_seed', 'Procs', 'setup_processes',
            'build_tokenizer', 'unknown_share', 'RunData', 'prepare_data', 'as_batch', 'Run', 'make_optimizer',
-           'set_hyperparameters', 'autocast_for', 'score_entropy_for', 'start_run', 'train_step',
+           'step_unless_skipped', 'set_hyperparameters', 'autocast_for', 'score_entropy_for', 'start_run', 'train_step',
            'accumulate_gradients', 'log', 'evaluate', 'preview', 'write_checkpoint', 'train', 'open_run_dir',
-           'resume_point', 'resume_notice', 'result_from_checkpoint', 'Meter', 'skip', 'plot_losses']
+           'resume_point', 'resume_notice', 'result_from_checkpoint', 'reads_back', 'settle', 'Meter', 'skip',
+           'plot_losses']
 
 # %% ../nbs/10_train.ipynb #7f2cf73d
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -48,11 +49,17 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
 
 # %% ../nbs/10_train.ipynb #43a50f5e
 @torch.no_grad()
-def ema_update(ema_model: nn.Module, model: nn.Module, decay: float):
-    "In place: every floating-point tensor of `ema_model` <- decay * itself + (1 - decay) * the same tensor of `model`."
-    for e, p in zip(ema_model.state_dict().values(), model.state_dict().values()):
-        if e.is_floating_point(): e.lerp_(p.to(e.dtype), 1 - decay)
-        else: e.copy_(p)
+def ema_update(ema_model: nn.Module, model: nn.Module, decay: float, ok: torch.Tensor | None = None):
+    "In place: `ema_model`'s float parameters and buffers <- decay * themselves + (1 - decay) * `model`'s; kept where `ok` is False."
+    mine = [*ema_model.parameters(), *ema_model.buffers()]
+    theirs = [*model.parameters(), *model.buffers()]
+    for e, p in zip(mine, theirs):
+        if not e.is_floating_point(): e.copy_(p)
+    for dt in {e.dtype for e in mine if e.is_floating_point()}:     # one fused lerp per dtype
+        es = [e for e in mine if e.dtype == dt]
+        ps = [p.to(dt) for e, p in zip(mine, theirs) if e.dtype == dt]
+        w = 1 - decay if ok is None else (1 - decay) * ok.to(device=es[0].device, dtype=dt)
+        torch._foreach_lerp_(es, ps, w)
 
 # %% ../nbs/10_train.ipynb #1193998a
 def batch_loss(model, graph, noise, x0, mask=None, objective: str = 'sedd', generator=None, score_entropy=None,
@@ -204,13 +211,24 @@ class Run:
     @property
     def vocab_size(self) -> int: return self.data.tok.vocab_size
 
-def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    "AdamW over two groups: matrices (decayed) and everything else (not decayed)."
+def make_optimizer(model: nn.Module, cfg: TrainConfig, fused: bool | None = None) -> torch.optim.AdamW:
+    "AdamW over two groups, matrices (decayed) and everything else (not): fused on CUDA (or when `fused`), else foreach."
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and 'emb' not in n]
     rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and 'emb' not in n)]
-    opt = torch.optim.AdamW([dict(params=decay), dict(params=rest)], lr=cfg.lr, eps=1e-8)
+    if fused is None: fused = all(p.is_cuda for p in decay + rest)
+    kind = dict(fused=True) if fused else dict(foreach=True)     # foreach: the same numbers as the plain loop
+    opt = torch.optim.AdamW([dict(params=decay), dict(params=rest)], lr=cfg.lr, eps=1e-8, **kind)
     set_hyperparameters(opt, cfg)
     return opt
+
+def step_unless_skipped(opt: torch.optim.Optimizer, ok: torch.Tensor):
+    "`opt.step()` if the 0-d bool tensor `ok` is True: decided on the device by fused AdamW, on the host otherwise."
+    if not opt.defaults.get('fused'):
+        if bool(ok): opt.step()                  # the foreach optimizer cannot skip by itself: one host sync
+        return
+    opt.found_inf = (~ok).float()                # fused AdamW leaves params, moments and step count alone if != 0
+    try: opt.step()
+    finally: del opt.found_inf
 
 def set_hyperparameters(opt, cfg: TrainConfig):
     "The config's betas and weight decay on every group (group 1 never decays); the learning rate is set per step."
@@ -270,21 +288,20 @@ def _write_run_files(run_dir: Path, tok, saved):
         os.replace(tmp, metrics)
 
 # %% ../nbs/10_train.ipynb #39463c08
-def train_step(run: Run, step: int, hook=None) -> tuple[float, float]:
-    "One optimizer step at 0-based `step`; returns (loss per token in nats, gradient norm), the update skipped if either is not finite."
+def train_step(run: Run, step: int, hook=None) -> tuple[torch.Tensor, torch.Tensor]:
+    "One optimizer step at 0-based `step`: (loss per token in nats, gradient norm) as 0-d device tensors; no update if either is not finite."
     cfg = run.cfg
     for g in run.opt.param_groups: g['lr'] = cfg.lr * lr_factor(step, cfg)
     loss = accumulate_gradients(run, step)
-    if hook: hook('after_backward', step=step + 1, model=run.raw, loss=loss)
-    gnorm = float(nn.utils.clip_grad_norm_(run.raw.parameters(), cfg.grad_clip if cfg.grad_clip > 0 else float('inf')))
-    if math.isfinite(loss) and math.isfinite(gnorm):
-        run.opt.step()
-        if cfg.ema > 0: ema_update(run.ema, run.raw, cfg.ema)
-        run.bad_in_a_row = 0
+    if hook: hook('after_backward', step=step + 1, model=run.raw, loss=float(loss))    # hooks may read values
+    gnorm = nn.utils.clip_grad_norm_(run.raw.parameters(), cfg.grad_clip if cfg.grad_clip > 0 else float('inf'))
+    ok = torch.isfinite(loss) & torch.isfinite(gnorm)
+    step_unless_skipped(run.opt, ok)
+    if cfg.ema > 0: ema_update(run.ema, run.raw, cfg.ema, ok)
     run.opt.zero_grad(set_to_none=True)
     return loss, gnorm
 
-def accumulate_gradients(run: Run, step: int) -> float:
+def accumulate_gradients(run: Run, step: int) -> torch.Tensor:
     "Forward and backward over this process's micro-batches; the mean loss per token of the global batch, in nats."
     cfg, dev = run.cfg, run.procs.device
     loss_sum = torch.zeros((), device=dev, dtype=torch.float64)
@@ -302,7 +319,7 @@ def accumulate_gradients(run: Run, step: int) -> float:
         tok_sum += mask.sum() if mask is not None else x0.numel()
     if run.procs.ddp:
         stats = torch.stack([loss_sum, tok_sum]); dist.all_reduce(stats); loss_sum, tok_sum = stats[0], stats[1]
-    return float(loss_sum / tok_sum)
+    return loss_sum / tok_sum
 
 def _no_sync(run: Run):
     "DDP's no_sync of the wrapped module when `fwd` is its torch.compile wrapper."
@@ -366,15 +383,15 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
             raise
         start = saved['step'] if saved is not None else 0
         last_train = None
-        meter = Meter()
+        meter, pending = Meter(), []           # pending: (step, loss, gnorm, seconds) not yet read on the host
         pbar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, disable=not (procs.master and cfg.progress),
                     desc=f'train {run_dir.name}', dynamic_ncols=True)
         for step in pbar:
             t0 = time.time()
             loss, gnorm = train_step(run, step, hook)
             done = step + 1
-            if math.isfinite(loss) and math.isfinite(gnorm): meter.add(loss, gnorm, time.time() - t0)
-            else: skip(run, done, loss, gnorm, pbar)
+            pending.append((done, loss, gnorm, time.time() - t0))
+            if hook or reads_back(cfg, done): settle(run, pending, meter, pbar)
             if (done % cfg.log_every == 0 or done == cfg.steps) and meter.n:
                 last_train = meter.record(done, run)
                 log(run, last_train)
@@ -446,6 +463,21 @@ def result_from_checkpoint(run_dir: Path, saved: dict, master: bool) -> dict:
                 history=hist, complete=True)
 
 # %% ../nbs/10_train.ipynb #8f817519
+def reads_back(cfg: TrainConfig, done: int) -> bool:
+    "Whether the loop reads the pending losses after step `done`: it logs, evaluates, samples, checkpoints or ends there."
+    return any(every and done % every == 0 for every in (cfg.log_every, cfg.eval_every, cfg.sample_every,
+                                                          cfg.ckpt_every)) or done == cfg.steps
+
+def settle(run: Run, pending: list, meter, pbar):
+    "Read the pending steps' losses and norms in one transfer; average the finite ones, count (and maybe stop on) the rest."
+    t = time.time()
+    values = torch.stack([torch.stack([l.double(), g.double()]) for _, l, g, _ in pending]).tolist()   # the one sync
+    meter.secs += time.time() - t                       # the wait for the device belongs to these steps
+    for (step, _, _, secs), (loss, gnorm) in zip(pending, values):
+        if math.isfinite(loss) and math.isfinite(gnorm): meter.add(loss, gnorm, secs); run.bad_in_a_row = 0
+        else: skip(run, step, loss, gnorm, pbar)
+    pending.clear()
+
 class Meter:
     "Averages of the loss and gradient norm over the steps since the last log line, and the token rate."
     def __init__(self): self.loss, self.gnorm, self.secs, self.n = 0.0, 0.0, 0.0, 0
