@@ -225,13 +225,13 @@ def run_cli(argv=None):
         ap.print_help()
         return None
     try: return {'train': _cmd_train, 'sample': _cmd_sample, 'export': _cmd_export, 'eval': _cmd_eval}[a.cmd](a)
-    except KeyboardInterrupt:
-        print('\n' + _stopped(a, sys.argv[1:] if argv is None else list(argv)), file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt: pass     # below, once the interrupted frames are gone (their progress bars write on close)
     except _EXPECTED as e:
         msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
         print(f"sedd_nb {a.cmd}: error: {msg}", file=sys.stderr)
         sys.exit(2)
+    print('\n' + _stopped(a, sys.argv[1:] if argv is None else list(argv)), file=sys.stderr)
+    sys.exit(130)
 
 def cli():
     "Console script `sedd_nb`."

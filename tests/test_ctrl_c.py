@@ -3,6 +3,8 @@ that resumes it), never a traceback."""
 import os, signal, subprocess, sys, time
 from pathlib import Path
 
+from tqdm import tqdm
+
 import sedd_nb.cli as C
 from conftest import cli
 
@@ -26,8 +28,11 @@ def test_ctrl_c_during_train_prints_the_resume_command(tmp_path):
     assert not (run / '.lock').exists()
 
 
-def test_ctrl_c_during_sample_is_one_line(tiny_run, monkeypatch):
-    def interrupted(*a, **kw): raise KeyboardInterrupt
+def test_ctrl_c_during_sample_is_one_line_after_the_progress_bar(tiny_run, monkeypatch):
+    def interrupted(*a, **kw):
+        bar = tqdm(range(10), desc='sampling')                       # left open, as an interrupted loop leaves it
+        bar.update(3)
+        raise KeyboardInterrupt
     monkeypatch.setattr(C, 'sample_texts', interrupted)
     code, out, err = cli('sample', '--ckpt', tiny_run, '--n', 1, '--steps', 2)
-    assert code == 130 and err.strip() == 'sedd_nb sample: stopped (Ctrl-C); nothing was written.', err
+    assert code == 130 and err.strip().splitlines()[-1] == 'sedd_nb sample: stopped (Ctrl-C); nothing was written.', err
