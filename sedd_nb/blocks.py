@@ -127,6 +127,8 @@ def sample_blocks(model,                       # a block model (ModelConfig.bloc
         if b is None: raise ValueError("sample_blocks needs a block diffusion model (ModelConfig.block_size set); sample "
                                        "other models with sedd_nb.sampling.sample.")
         scorer, max_len = (BlockCache if cache else NoCache)(raw), raw.cfg.max_len
+        if b > max_len: raise ValueError(f"The model's block_size={b} is longer than its max_len={max_len}: no block fits "
+                                         f"the network. Train with block_size <= max_len.")
         device = device or next(raw.parameters()).device
     n, length = check_int('n', n), check_int('length', length)
     ctx = (max_len or length) - b if context is None else check_int('context', context, minimum=0)
