@@ -47,7 +47,7 @@ class TrainConfig:
     objective: str = 'sedd'          # 'sedd' (score entropy) or 'ar' (causal model, next-token cross entropy)
     t_sampling: str = 'uniform'      # times of a SEDD batch: 'uniform' (i.i.d.) or 'low_discrepancy' (one per 1/B slice)
     model: str = 'tiny'              # `ModelConfig` preset: 'tiny', 'char', 'small', 'medium'
-    model_kw: dict = field(default_factory=dict)  # overrides of the model preset, e.g. {'n_layers': 2}
+    model_kw: dict = field(default_factory=dict)  # ModelConfig overrides, added to a preset's: {'n_layers': 2}; blocks: {'block_size': 4, 'output': 'subs', 'sigma_cond': False}
     seq_len: int = 128               # tokens per training block
     batch_size: int = 32             # global batch (sequences per optimizer step, all processes and micro-steps)
     grad_accum: int = 1              # micro-batches per optimizer step on each process
