@@ -135,6 +135,9 @@ def gpt2_medium(cls: TrainConfig, **kw):
 @patch(cls_method=True)
 def char_blocks(cls: TrainConfig, **kw):
     "`char` as a block diffusion model (chapter 15): blocks of one character, 2,200 steps (10 CPU minutes, 58% real words in the study)."
+    if isinstance(kw.get('model_kw'), dict) and 'block_size' in kw['model_kw'] and kw['model_kw']['block_size'] is None:
+        raise ValueError("TrainConfig: char_blocks is the block diffusion preset, and model_kw sets block_size=None; for "
+                         "plain SEDD use the 'char' preset (--preset char).")
     return cls.char(**_over(dict(out_dir='runs/char_blocks', steps=2200,
                                  model_kw=dict(block_size=1, output='subs', sigma_cond=False)), kw))
 

@@ -34,3 +34,8 @@ def test_a_network_field_as_a_key_points_to_model_kw(key):
 def test_a_block_longer_than_the_network_is_refused_at_once():
     with pytest.raises(ValueError, match='block_size=300 is longer than max_len=256'):
         preset('char_blocks', "model_kw={'block_size': 300}")
+
+
+def test_a_block_preset_is_not_turned_into_a_plain_model():
+    with pytest.raises(ValueError, match="use the 'char' preset"):
+        preset('char_blocks', "model_kw={'block_size': None}")
