@@ -226,9 +226,9 @@ def check_out_dir(run: Path):
     "Refuse an `out_dir` that is neither new, empty, a run, nor the trainer's own folder; nothing in it is touched."
     if not Path(run).is_dir(): return
     if foreign := foreign_files(run):
-        raise FileExistsError(f"out_dir={str(run)!r} holds files sedd_nb's trainer did not write ({', '.join(foreign[:5])}"
-                              f"{', ...' if len(foreign) > 5 else ''}) and no checkpoint; a new run needs a new or empty "
-                              f"folder. Pick another out_dir, e.g. out_dir={str(run) + '_run'!r}.")
+        raise FileExistsError(f"out_dir={str(run)!r} holds {', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''} "
+                              f"and no checkpoint: it is not a run of sedd_nb to resume, and a new run needs a new or empty "
+                              f"folder (nothing in it was touched). Pick another out_dir, e.g. out_dir={str(run) + '_run'!r}.")
 
 # %% ../nbs/09b_checkpoint.ipynb #60e87054
 FIXED_ON_RESUME = ('corpus', 'tokenizer', 'graph', 'noise', 'objective', 'model', 'model_kw', 'seq_len', 'batch_size',
