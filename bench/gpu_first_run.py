@@ -8,7 +8,8 @@ Measured on an H200 on 2026-12-04: bench/results/h200_first_run.md (all six step
 
 Each step runs in its own process with its own time limit, so a step that fails or hangs costs only itself; its
 figures (or its error) go to `OUT/<step>.json`, and at the end `OUT/report.md` and `OUT/report.json` gather them,
-every figure with what it is compared with. Nothing is downloaded: the data is the embedded pydoc corpus, the
+every figure with what it is compared with. A run first deletes the files of the steps it runs and stamps what it
+writes with its own id, so a step that times out shows as such, never with an earlier run's figures. Nothing is downloaded: the data is the embedded pydoc corpus, the
 tokenizer a byte-level BPE trained on it, the weights random or trained here.
 
 Steps, in order:
@@ -248,6 +249,7 @@ def run_step(name, out_dir, dry):
     except Exception as e:
         rec = dict(status='failed', error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc()[-3000:])
     rec['seconds'] = round(time.time() - t0, 1)
+    rec['run_id'] = os.environ.get('GPU_FIRST_RUN_ID')          # which run of the script wrote it
     (Path(out_dir) / f'{name}.json').write_text(json.dumps(rec, indent=2, default=str))
 
 
@@ -265,10 +267,19 @@ COMPARED = dict(
     resume='final weights of a run stopped and resumed against the same run uninterrupted')
 
 
-def report(out_dir, dry, limits_hit):
-    recs = {n: json.loads((Path(out_dir) / f'{n}.json').read_text()) if (Path(out_dir) / f'{n}.json').exists()
-            else dict(status='timed out' if n in limits_hit else 'not run') for n in STEPS}
-    (Path(out_dir) / 'report.json').write_text(json.dumps(dict(dry_run=dry, steps=recs), indent=2, default=str))
+def this_runs_result(out_dir, name, run_id, limits_hit) -> dict:
+    "The record step `name` wrote in this run (`run_id`), or why there is none; an earlier run's file never counts."
+    f = Path(out_dir) / f'{name}.json'
+    rec = json.loads(f.read_text()) if f.exists() else None
+    if rec is not None and (run_id is None or rec.get('run_id') == run_id): return rec
+    if name in limits_hit: return dict(status='timed out')
+    return dict(status='failed', error=f"the step ended without a result; see {Path(out_dir) / (name + '.log')}")
+
+
+def report(out_dir, dry, limits_hit, steps=STEPS, run_id=None):
+    "report.md and report.json of the steps `steps` of the run `run_id`; the other steps are 'not run'."
+    recs = {n: this_runs_result(out_dir, n, run_id, limits_hit) if n in steps else dict(status='not run') for n in STEPS}
+    (Path(out_dir) / 'report.json').write_text(json.dumps(dict(dry_run=dry, run_id=run_id, steps=recs), indent=2, default=str))
     lines = [f"# First GPU run{' (dry run on CPU: tiny sizes, not GPU figures)' if dry else ''}", '']
     for n in STEPS:
         r = recs[n]
@@ -306,6 +317,8 @@ def main(argv=None):
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     if a.dry_run: env['TRITON_INTERPRET'] = '1'
     hit, start = [], time.time()
+    run_id = env['GPU_FIRST_RUN_ID'] = time.strftime('%Y-%m-%dT%H:%M:%S') + f'-{os.getpid()}'
+    for name in a.only: (Path(a.out) / f'{name}.json').unlink(missing_ok=True)   # an earlier run's result never shows
     for i, name in enumerate(a.only):
         limit = step_limit(name, a.only[i:], a.dry_run, None if a.time_budget is None else a.time_budget - (time.time() - start))
         print(f"[{time.time() - start:5.0f} s] {name} (limit {limit:.0f} s)", flush=True)
@@ -313,7 +326,7 @@ def main(argv=None):
             try: subprocess.run([sys.executable, __file__, '--step', name, '--out', a.out] + (['--dry-run'] if a.dry_run else []),
                                 env=dict(env, GPU_FIRST_RUN_LIMIT=str(limit)), timeout=limit, stdout=log, stderr=log)
             except subprocess.TimeoutExpired: hit.append(name)
-    recs = report(a.out, a.dry_run, hit)
+    recs = report(a.out, a.dry_run, hit, a.only, run_id)
     print(f"[{time.time() - start:5.0f} s] " + ', '.join(f"{n}: {recs[n]['status']}" for n in a.only))
     print(f"report: {Path(a.out) / 'report.md'}")
     return recs

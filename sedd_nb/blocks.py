@@ -84,7 +84,7 @@ class NoCache:
         return m(full_xt, sigma, x0=torch.cat([prefix, torch.zeros_like(xt)], 1))[:, prefix.shape[1]:]
 
 
-def _block_prompt(prompt, n, length, device):
+def _block_prompt(prompt, n, length, device, b):
     if prompt is None: return torch.full((1, length), -1, dtype=torch.long, device=device)
     p = torch.as_tensor(prompt, device=device)
     if p.ndim == 1: p = p[None]
@@ -93,6 +93,11 @@ def _block_prompt(prompt, n, length, device):
     if p.shape[0] > 1 and not bool((p == p[:1]).all()):
         raise ValueError("sample_blocks needs one prompt for all rows (rows of a batch share the cache's block "
                          "boundaries and call counts); sample rows with different prompts in separate calls.")
+    fixed, free = (p[0] >= 0).nonzero().flatten(), (p[0] < 0).nonzero().flatten()
+    if len(fixed) and len(free) and int(fixed[-1]) // b > int(free[0]) // b:
+        raise ValueError(f"The prompt fixes token {int(fixed[-1])}, after the free token {int(free[0])} of an earlier "
+                         f"block: a block model writes blocks left to right, each reading only the blocks before it, so "
+                         f"that token would be pasted on, not infilled. Prompt a prefix only (no suffix) with a block model.")
     return p[:1]
 
 # %% ../nbs/15_block_diffusion.ipynb #bc2b3707
@@ -109,21 +114,28 @@ def sample_blocks(model,                       # a block model (ModelConfig.bloc
                   device=None, generator: torch.Generator | None = None, progress: bool = False,
                   **kw):                       # top_p, temperature, unmask, ...: passed to `sample`
     "Block diffusion samples (n, length): blocks left to right, each drawn by `sample` given the clean blocks before it."
+    if not getattr(graph, 'absorb', False):
+        raise ValueError(f"sample_blocks needs the absorbing graph (a block model's output is 'subs'), got {graph!r}.")
+    if steps is not None: check_int('steps', steps)
     if hasattr(model, 'score') and hasattr(model, 'add'):
         scorer, b, max_len = model, check_int('block_size', block_size), None
+        own = getattr(getattr(getattr(model, 'model', None), 'cfg', None), 'block_size', b)
+        if own != b: raise ValueError(f"block_size={b} differs from the block size {own} of the scorer's model; pass {own}.")
     else:
         raw = unwrapped(model)
         b = getattr(getattr(raw, 'cfg', None), 'block_size', None)
         if b is None: raise ValueError("sample_blocks needs a block diffusion model (ModelConfig.block_size set); sample "
                                        "other models with sedd_nb.sampling.sample.")
         scorer, max_len = (BlockCache if cache else NoCache)(raw), raw.cfg.max_len
+        if b > max_len: raise ValueError(f"The model's block_size={b} is longer than its max_len={max_len}: no block fits "
+                                         f"the network. Train with block_size <= max_len.")
         device = device or next(raw.parameters()).device
     n, length = check_int('n', n), check_int('length', length)
     ctx = (max_len or length) - b if context is None else check_int('context', context, minimum=0)
     ctx -= ctx % b                                           # whole blocks: every window starts on a block boundary
     if max_len is not None and ctx + b > max_len:
         raise ValueError(f"context={ctx} plus a block of {b} exceeds the model's max_len={max_len}.")
-    p = _block_prompt(prompt, n, length, device or 'cpu')
+    p = _block_prompt(prompt, n, length, device or 'cpu', b)
     x = torch.full((n, length), graph.mask, dtype=torch.long, device=p.device)
     start = 0
     for lo in tqdm(range(0, length, b), disable=not progress, desc='sampling (blocks)', leave=False):

@@ -18,10 +18,11 @@ from .graphs import make_graph
 from .noise import make_noise
 
 # %% auto #0
-__all__ = ['CKPT_KEYS', 'CKPT_RE', 'FIXED_ON_RESUME', 'APPLIED_ON_RESUME', 'to_plain', 'rng_states', 'set_rng_states',
-           'training_state', 'restore_training_state', 'checkpoint_step', 'checkpoint_paths', 'save_checkpoint',
-           'read_checkpoint', 'newest_readable', 'RunLock', 'sweep_run_dir', 'data_fingerprint', 'check_resume',
-           'check_data', 'load_run']
+__all__ = ['CKPT_KEYS', 'CKPT_RE', 'RUN_MARK', 'TRAINER_FILES', 'FIXED_ON_RESUME', 'APPLIED_ON_RESUME', 'to_plain', 'rng_states',
+           'set_rng_states', 'training_state', 'restore_training_state', 'checkpoint_step', 'checkpoint_paths',
+           'save_checkpoint', 'why_write_failed', 'read_checkpoint', 'newest_readable', 'RunLock', 'sweep_run_dir',
+           'mark_run_dir', 'foreign_files', 'check_out_dir', 'data_fingerprint', 'check_resume', 'check_data',
+           'load_run']
 
 # %% ../nbs/09b_checkpoint.ipynb #23c37755
 def _np_state_to_plain(st):
@@ -94,14 +95,14 @@ def save_checkpoint(state: dict, run_dir, step: int, keep_last: int = 2) -> Path
         torch.save(state, tmp)
         os.replace(tmp, path)
     except (OSError, RuntimeError) as e:                 # torch reports a full disk as a RuntimeError of its writer
-        raise OSError(f"Could not write checkpoint {path}: {_why_write_failed(run_dir, e)}. The previous checkpoints "
+        raise OSError(f"Could not write checkpoint {path}: {why_write_failed(run_dir, e)}. The previous checkpoints "
                       f"are intact; free space or point out_dir elsewhere, then run again to resume.") from e
     finally:
         tmp.unlink(missing_ok=True)                        # a failed write (full disk) leaves no partial file
     for old in checkpoint_paths(run_dir)[:-keep_last]: old.unlink(missing_ok=True)
     return path
 
-def _why_write_failed(run_dir, e) -> str:
+def why_write_failed(run_dir, e) -> str:
     try: free = shutil.disk_usage(run_dir).free
     except OSError: free = None
     if free is not None and free < 2**26: return f"the disk is full ({free / 2**20:.1f} MiB free)"
@@ -205,6 +206,29 @@ def sweep_run_dir(run: Path):
     for p in run.glob('.ckpt_*.tmp*'):
         m = _TMP_RE.fullmatch(p.name)
         if m and not _pid_alive(int(m.group(1))): p.unlink(missing_ok=True)
+
+# %% ../nbs/09b_checkpoint.ipynb #433cc2cd
+RUN_MARK = '.sedd_nb_run'         # written into every folder the trainer fills: its own, even before a checkpoint
+TRAINER_FILES = ('tokenizer.json', 'metrics.jsonl', 'loss.png', '.lock', RUN_MARK)
+
+def mark_run_dir(run: Path):
+    "Mark `run` as a folder of the trainer (before its first files are written)."
+    if not (run / RUN_MARK).exists(): (run / RUN_MARK).write_text(json.dumps({'format': 'sedd_nb.run'}) + '\n')
+
+def foreign_files(run: Path) -> list[str]:
+    "The names in an existing `run` folder that the trainer would not have written there; [] for a run with checkpoints."
+    if checkpoint_paths(run): return []
+    names = sorted(p.name for p in Path(run).iterdir())
+    ours = TRAINER_FILES if RUN_MARK in names else ('.lock',)                 # a lock alone: a start that died
+    return [n for n in names if n not in ours and not _TMP_RE.fullmatch(n) and not n.startswith('.metrics.jsonl.tmp')]
+
+def check_out_dir(run: Path):
+    "Refuse an `out_dir` that is neither new, empty, a run, nor the trainer's own folder; nothing in it is touched."
+    if not Path(run).is_dir(): return
+    if foreign := foreign_files(run):
+        raise FileExistsError(f"out_dir={str(run)!r} holds {', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''} "
+                              f"and no checkpoint: it is not a run of sedd_nb to resume, and a new run needs a new or empty "
+                              f"folder (nothing in it was touched). Pick another out_dir, e.g. out_dir={str(run) + '_run'!r}.")
 
 # %% ../nbs/09b_checkpoint.ipynb #60e87054
 FIXED_ON_RESUME = ('corpus', 'tokenizer', 'graph', 'noise', 'objective', 'model', 'model_kw', 'seq_len', 'batch_size',

@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/cli.html.md"""
 
 # %% ../nbs/14_cli.ipynb #428b729d
 from __future__ import annotations
-import argparse, ast, dataclasses, inspect, os, re, sys
+import argparse, ast, dataclasses, inspect, os, re, shlex, sys
 from pathlib import Path
 
 import torch
@@ -42,13 +42,18 @@ def _parse_value(key, text):
         raise ValueError(f"{key}={text!r}: expected a value of type {type(proto).__name__} ({e}){hint}.") from None
     return text
 
+def _literal(text):
+    "A Python literal in `text`, else the text itself (for messages that repeat what the user typed)."
+    try: return ast.literal_eval(text)
+    except (ValueError, SyntaxError): return text
+
 def parse_overrides(items) -> dict:
     "`['steps=5', 'lr=1e-3']` -> `{'steps': 5, 'lr': 0.001}`, typed by the TrainConfig fields; clear errors otherwise."
     out = {}
     for it in items:
         if '=' not in it: raise ValueError(f"Override {it!r} is not of the form key=value (e.g. steps=500).")
         k, v = it.split('=', 1)
-        check_keys({k: None})
+        check_keys({k: _literal(v)})
         if k in out: raise ValueError(f"{k} is given twice ({k}={out[k]!r} and {it}); give each key once.")
         out[k] = _parse_value(k, v)
     return out
@@ -107,7 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument('--ckpt', required=True, help=src_help)
     sp.add_argument('--steps', type=_positive_int, default=128, help='sampler steps (default: 128)')
     sp.add_argument('--prompt', default='', help='text placed at the start')
-    sp.add_argument('--suffix', default='', help='text placed at the end (infilling in between)')
+    sp.add_argument('--suffix', default='', help='text placed at the end (infilling in between); it must fit the '
+                    "model's window (--length <= seq_len), and block models take a prefix only")
     sp.add_argument('--n', type=_positive_int, default=4, help='number of samples (default: 4)')
     sp.add_argument('--length', type=_positive_int, default=None,
                     help="tokens per sample (default: the run's seq_len); longer text is written in windows of seq_len "
@@ -152,12 +158,14 @@ def _parser() -> argparse.ArgumentParser:
     vp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', ...")
     return ap
 
-def _finished(cfg: TrainConfig):
-    "The step of the newest checkpoint in `cfg.out_dir` when it has already reached `cfg.steps`, else None."
-    found = checkpoint_paths(Path(cfg.out_dir)) if Path(cfg.out_dir).is_dir() else []
-    if not found: return None
-    step = checkpoint_step(found[-1])
-    return step if step == cfg.steps else None
+def _stopped(a, argv) -> str:
+    "The line a Ctrl-C ends a command with: for `train`, where the run stands and the command that resumes it."
+    if a.cmd != 'train': return f"sedd_nb {a.cmd}: stopped (Ctrl-C); nothing was written."
+    again = 'sedd_nb ' + ' '.join(shlex.quote(x) for x in argv)
+    try: found = checkpoint_paths(Path(TrainConfig.from_preset(a.preset, **parse_overrides(a.overrides)).out_dir))
+    except (ValueError, OSError): found = []
+    where = f"its last checkpoint is step {checkpoint_step(found[-1])}" if found else "no checkpoint was written yet"
+    return f"sedd_nb train: stopped (Ctrl-C); {where}. Run the same command to resume: {again}"
 
 def _heldout_line(cfg: TrainConfig, bpt: float) -> str:
     "The final held-out figure in the run's unit (a character tokenizer's token is a character) and how it was measured."
@@ -170,13 +178,8 @@ def _heldout_line(cfg: TrainConfig, bpt: float) -> str:
 # %% ../nbs/14_cli.ipynb #c462bf0c
 def _cmd_train(a):
     cfg = TrainConfig.from_preset(a.preset, **parse_overrides(a.overrides))
-    done = _finished(cfg)
-    if done is not None:
-        print(f"already complete: {cfg.out_dir} is at step {done} of steps={cfg.steps}; nothing changed. "
-              f"Pass steps=N with N > {done} to continue it, or out_dir=... for a new run.")
-        return dict(run_dir=cfg.out_dir, step=done, complete=True)
-    res = train(cfg)
-    if int(os.environ.get('RANK', 0)) == 0:
+    res = train(cfg)                  # a finished run is checked like any resume, then reported as complete
+    if int(os.environ.get('RANK', 0)) == 0 and not res.get('complete'):
         print(f"done: {res['run_dir']} step {res['step']}, {_heldout_line(cfg, res['val_bpt'])}")
         for s in res['samples']: print('---\n' + s)
     return res
@@ -222,10 +225,13 @@ def run_cli(argv=None):
         ap.print_help()
         return None
     try: return {'train': _cmd_train, 'sample': _cmd_sample, 'export': _cmd_export, 'eval': _cmd_eval}[a.cmd](a)
+    except KeyboardInterrupt: pass     # below, once the interrupted frames are gone (their progress bars write on close)
     except _EXPECTED as e:
         msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
         print(f"sedd_nb {a.cmd}: error: {msg}", file=sys.stderr)
         sys.exit(2)
+    print('\n' + _stopped(a, sys.argv[1:] if argv is None else list(argv)), file=sys.stderr)
+    sys.exit(130)
 
 def cli():
     "Console script `sedd_nb`."

@@ -27,7 +27,14 @@ PRESETS = ('char_tiny', 'char', 'char_long', 'char_blocks', 'gpt2_small', 'gpt2_
 def _preset(base: dict, kw: dict) -> dict:
     "A preset's fields with the overrides `kw`; a preset's warmup shrinks to a shorter run's steps (an explicit one does not)."
     if 'warmup' not in kw and is_int(kw.get('steps')): base = {**base, 'warmup': min(base.get('warmup', 100), kw['steps'])}
-    return {**base, **kw}
+    return _over(base, kw)
+
+def _over(base: dict, kw: dict) -> dict:
+    "`base` with the overrides `kw`, where a `model_kw` override adds to the base's `model_kw` instead of replacing it."
+    out = {**base, **kw}
+    if isinstance(base.get('model_kw'), dict) and isinstance(kw.get('model_kw'), dict):
+        out['model_kw'] = {**base['model_kw'], **kw['model_kw']}
+    return out
 
 @dataclass
 class TrainConfig:
@@ -40,7 +47,7 @@ class TrainConfig:
     objective: str = 'sedd'          # 'sedd' (score entropy) or 'ar' (causal model, next-token cross entropy)
     t_sampling: str = 'uniform'      # times of a SEDD batch: 'uniform' (i.i.d.) or 'low_discrepancy' (one per 1/B slice)
     model: str = 'tiny'              # `ModelConfig` preset: 'tiny', 'char', 'small', 'medium'
-    model_kw: dict = field(default_factory=dict)  # overrides of the model preset, e.g. {'n_layers': 2}
+    model_kw: dict = field(default_factory=dict)  # ModelConfig overrides, added to a preset's: {'n_layers': 2}; blocks: {'block_size': 4, 'output': 'subs', 'sigma_cond': False}
     seq_len: int = 128               # tokens per training block
     batch_size: int = 32             # global batch (sequences per optimizer step, all processes and micro-steps)
     grad_accum: int = 1              # micro-batches per optimizer step on each process
@@ -108,7 +115,7 @@ def char(cls: TrainConfig, **kw):
 @patch(cls_method=True)
 def char_long(cls: TrainConfig, **kw):
     "`char` for 12,000 steps: 25 minutes on an idle 2-core CPU, 0.54 GB (timed end to end); 2.58 bits/char held out."
-    return cls.char(**{**dict(out_dir='runs/char_long', steps=12_000, eval_every=2000, ckpt_every=1000), **kw})
+    return cls.char(**_over(dict(out_dir='runs/char_long', steps=12_000, eval_every=2000, ckpt_every=1000), kw))
 
 @patch(cls_method=True)
 def gpt2_small(cls: TrainConfig, **kw):
@@ -123,13 +130,16 @@ def gpt2_small(cls: TrainConfig, **kw):
 @patch(cls_method=True)
 def gpt2_medium(cls: TrainConfig, **kw):
     "SEDD-medium: as `gpt2_small` with the medium transformer and more accumulation."
-    return cls.gpt2_small(**{**dict(out_dir='runs/gpt2_medium', model='medium', grad_accum=32), **kw})
+    return cls.gpt2_small(**_over(dict(out_dir='runs/gpt2_medium', model='medium', grad_accum=32), kw))
 
 @patch(cls_method=True)
 def char_blocks(cls: TrainConfig, **kw):
     "`char` as a block diffusion model (chapter 15): blocks of one character, 2,200 steps (10 CPU minutes, 58% real words in the study)."
-    return cls.char(**{**dict(out_dir='runs/char_blocks', steps=2200,
-                              model_kw=dict(block_size=1, output='subs', sigma_cond=False)), **kw})
+    if isinstance(kw.get('model_kw'), dict) and 'block_size' in kw['model_kw'] and kw['model_kw']['block_size'] is None:
+        raise ValueError("TrainConfig: char_blocks is the block diffusion preset, and model_kw sets block_size=None; for "
+                         "plain SEDD use the 'char' preset (--preset char).")
+    return cls.char(**_over(dict(out_dir='runs/char_blocks', steps=2200,
+                                 model_kw=dict(block_size=1, output='subs', sigma_cond=False)), kw))
 
 # %% ../nbs/09a_config.ipynb #6aae7d6b
 def suggest(name, options) -> str:
@@ -142,11 +152,18 @@ def field_names() -> list[str]:
     return [f.name for f in dataclasses.fields(TrainConfig)]
 
 def check_keys(kw):
-    "Refuse any key of `kw` that is not a TrainConfig field, suggesting the nearest one."
+    "Refuse any key of `kw` that is not a TrainConfig field, suggesting the nearest one (or `model_kw` for a network field)."
     names = field_names()
-    for k in kw:
-        if k not in names:
-            raise ValueError(f"Unknown TrainConfig key {k!r}.{suggest(k, names)} Valid keys: {', '.join(names)}.")
+    for k, v in kw.items():
+        if k in names: continue
+        if k in _SET_BY_TRAINER:
+            raise ValueError(f"{k!r} is not set by hand: the run decides it (vocab_size from the tokenizer, absorb from "
+                             f"graph, causal from objective).")
+        if k in {f.name for f in dataclasses.fields(ModelConfig)} - set(_SET_BY_TRAINER):
+            raise ValueError(f"{k!r} is a field of the network (ModelConfig), not of TrainConfig: pass it in model_kw, "
+                             f"e.g. model_kw={{{k!r}: {'...' if v is None else repr(v)}}} (on the command line: "
+                             f"model_kw=\"{{{k!r}: {'...' if v is None else repr(v)}}}\").")
+        raise ValueError(f"Unknown TrainConfig key {k!r}.{suggest(k, names)} Valid keys: {', '.join(names)}.")
 
 def is_int(v) -> bool:
     "A Python or NumPy integer, not a bool."
@@ -210,12 +227,19 @@ def _validate(cfg):
     need(not (cfg.objective == 'ar' and cfg.fused_loss), "fused_loss=True applies to the 'sedd' objective only; "
          "set fused_loss=False for objective='ar'.")
     mc = model_config(cfg, vocab_size=8)        # builds the model config: catches bad model_kw early
+    need(mc.block_size is None or mc.block_size <= mc.max_len, f"model_kw block_size={mc.block_size} is longer than max_len="
+         f"{mc.max_len}: a block and the clean blocks it reads must fit the network. Use a block_size <= max_len.")
     need(cfg.seq_len <= mc.max_len, f"seq_len={cfg.seq_len} exceeds the model's max_len={mc.max_len} (model preset "
          f"{cfg.model!r}); lower seq_len or pass model_kw={{'max_len': {cfg.seq_len}}}.")
 
 def _check_model_kw(cfg):
     if not isinstance(cfg.model_kw, dict):
         raise ValueError(f"TrainConfig: model_kw must be a dict of ModelConfig overrides, got {cfg.model_kw!r}.")
+    subs = cfg.model_kw.get('output') == 'subs' or cfg.model_kw.get('block_size') is not None
+    if subs and (cfg.graph != 'absorbing' or cfg.objective != 'sedd'):
+        raise ValueError(f"TrainConfig: model_kw={cfg.model_kw!r} is a network of the absorbing diffusion (output='subs'"
+                         f"{', blocks' if cfg.model_kw.get('block_size') is not None else ''}); it needs graph='absorbing' "
+                         f"and objective='sedd' (absorb=True, causal=False), got graph={cfg.graph!r}, objective={cfg.objective!r}.")
     fixed = sorted(set(cfg.model_kw) & set(_SET_BY_TRAINER))
     if fixed:
         raise ValueError(f"TrainConfig: model_kw sets {', '.join(fixed)}, which the run decides (vocab_size from the "

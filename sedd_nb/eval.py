@@ -7,6 +7,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/eval.html.md"""
 # %% ../nbs/13_eval.ipynb #592c5e93
 from __future__ import annotations
 import math, os, re, time
+from pathlib import Path
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -92,7 +93,11 @@ def eval_texts(dataset,                # a name of `EVAL_SETS`, a local .txt/.js
         if not all(isinstance(d, str) for d in dataset):
             raise TypeError("A list dataset must hold strings (documents); tokenised data goes in as a 1-D tensor/array.")
         docs = list(dataset)
-    elif isinstance(dataset, (str, os.PathLike)): docs = data.load_texts(dataset)
+    elif isinstance(dataset, (str, os.PathLike)):
+        if not str(dataset).strip() or not Path(dataset).parts:     # '' and Path('') are '.': the working directory
+            raise ValueError(f"dataset is an empty path ({str(dataset)!r}), which would read every .txt/.jsonl file under the "
+                             f"working directory; pass a name of {sorted(EVAL_SETS)} or name the file or folder.")
+        docs = data.load_texts(dataset)
     else: raise TypeError(f"dataset must be a name of EVAL_SETS {sorted(EVAL_SETS)}, a path, a list of strings or a "
                           f"1-D token array; got {type(dataset).__name__}.")
     if isinstance(detokenizer, str):

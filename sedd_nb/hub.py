@@ -6,21 +6,22 @@ Docs: https://sedd-nb.github.io/sedd_nb/hub.html.md"""
 
 # %% ../nbs/09c_hub.ipynb #cbc23426
 from __future__ import annotations
-import json, os, re, shutil, tempfile
+import dataclasses, json, os, re, shutil, tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
-from .checkpoint import checkpoint_paths, load_run
-from .config import TrainConfig, config_from_dict
+from .checkpoint import RUN_MARK, why_write_failed, checkpoint_paths, load_run
+from .config import TrainConfig, config_from_dict, is_int, model_config
 from .data import GPT2Tokenizer, hf_import, hub_online, load_tokenizer
 from .graphs import make_graph
 from .model import ModelConfig, SEDDModel, num_params
 from .noise import GeometricNoise, LogLinearNoise
 
 # %% auto #0
-__all__ = ['ROTARY_KEY', 'WEIGHT_FILES', 'EXPORT_FILES', 'to_paper_names', 'from_paper_names', 'paper_config', 'hub_config',
-           'is_hub_folder', 'resolve_source', 'load_pretrained', 'export_run', 'load_checkpoint']
+__all__ = ['ROTARY_KEY', 'PAPER_NETWORK', 'WEIGHT_FILES', 'EXPORT_FILES', 'to_paper_names', 'from_paper_names', 'paper_config',
+           'not_the_papers', 'hub_config', 'is_hub_folder', 'resolve_source', 'load_pretrained', 'export_network',
+           'export_run', 'load_checkpoint']
 
 # %% ../nbs/09c_hub.ipynb #b9c5364d
 _NAME_RULES = [            # (ours, the paper's): {x} stands for one dot-free part (a block index, weight or bias)
@@ -80,16 +81,19 @@ def _get(cfg: dict, dotted: str, where: str):
         cur = cur[part]
     return cur
 
-def paper_config(cfg: dict, where: str = 'config.json'):
-    "(ModelConfig, graph name, noise) of a Hub `config.json` in the paper's layout."
+def paper_config(cfg: dict, where: str = 'config.json', own: bool = False):
+    "(ModelConfig, graph name, noise) of a Hub `config.json` in the paper's layout (`own`: a sedd_nb section describes the network)."
     gtype, ntype = _get(cfg, 'graph.type', where), _get(cfg, 'noise.type', where)
+    if not own and isinstance(cfg.get('model'), dict) and cfg['model'].get('type') == 'sedd_nb':
+        raise ValueError(f"{where}: its model is not the paper's network ({cfg['model'].get('paper_code_cannot_read', '?')}), "
+                         f"and its 'sedd_nb' section, which describes it, is missing; export the run again.")
     if gtype not in _GRAPHS:
         raise ValueError(f"{where}: unknown graph.type {gtype!r}; expected one of {sorted(_GRAPHS)}.")
     if ntype not in _NOISES:
         raise ValueError(f"{where}: unknown noise.type {ntype!r}; expected one of {list(_NOISES)}.")
-    tokens, absorb = int(_get(cfg, 'tokens', where)), gtype == 'absorb'
-    m = {k: _get(cfg, f'model.{k}', where) for k in ('hidden_size', 'cond_dim', 'length', 'n_blocks', 'n_heads',
-                                                    'scale_by_sigma')}
+    tokens, absorb = _count(cfg, 'tokens', where), gtype == 'absorb'
+    m = {k: _get(cfg, f'model.{k}', where) if k == 'scale_by_sigma' else _count(cfg, f'model.{k}', where)
+         for k in ('hidden_size', 'cond_dim', 'length', 'n_blocks', 'n_heads', 'scale_by_sigma')}
     if m['scale_by_sigma'] and not absorb:
         raise ValueError(f"{where}: model.scale_by_sigma is only defined for the absorbing graph (graph.type 'absorb').")
     mc = ModelConfig(vocab_size=tokens + int(absorb), d_model=int(m['hidden_size']), n_heads=int(m['n_heads']),
@@ -100,6 +104,18 @@ def paper_config(cfg: dict, where: str = 'config.json'):
     else: noise = GeometricNoise(float(_get(cfg, 'noise.sigma_min', where)), float(_get(cfg, 'noise.sigma_max', where)))
     return mc, _GRAPHS[gtype], noise
 
+def _count(cfg: dict, dotted: str, where: str) -> int:
+    v = _get(cfg, dotted, where)
+    if not is_int(v) or v < 1: raise ValueError(f"{where}: {dotted} must be a positive integer, got {v!r}.")
+    return int(v)
+
+PAPER_NETWORK = dict(arch='paper', output='scaled', sigma_cond=True, block_size=None, causal=False, mlp_ratio=4,
+                     freq_dim=256, rope_base=10000.0)
+
+def not_the_papers(mc) -> list[str]:
+    "The settings of ModelConfig `mc` that the paper's network does not have ([]: the paper's code reads it as it is)."
+    return [f"{k}={getattr(mc, k)!r}" for k, v in PAPER_NETWORK.items() if getattr(mc, k) != v]
+
 def hub_config(mc, graph: str, noise, extra: dict | None = None) -> dict:
     "A `config.json` in the paper's layout for ModelConfig `mc` on `graph` ('absorbing'/'uniform') with `noise`."
     absorb = graph == 'absorbing'
@@ -109,6 +125,8 @@ def hub_config(mc, graph: str, noise, extra: dict | None = None) -> dict:
            'model': {'name': 'sedd_nb', 'type': 'ddit', 'hidden_size': mc.d_model, 'cond_dim': mc.cond_dim,
                      'length': mc.max_len, 'n_blocks': mc.n_layers, 'n_heads': mc.n_heads,
                      'scale_by_sigma': mc.absorb, 'dropout': mc.dropout}}
+    if why := not_the_papers(mc):            # the paper's code would build another network from these keys: say so
+        out['model'].update(type='sedd_nb', paper_code_cannot_read=', '.join(why) + " (read it with sedd_nb)")
     if extra: out['sedd_nb'] = extra
     return out
 
@@ -194,8 +212,9 @@ def load_pretrained(src, device='cpu', tokenizer=None) -> dict:
     try: cfg = json.loads((folder/'config.json').read_text())
     except json.JSONDecodeError as e: raise ValueError(f"{folder/'config.json'} is not valid JSON ({e}).") from None
     ours = cfg.get('sedd_nb') or {}
-    mc, gname, noise = paper_config(cfg, str(folder/'config.json'))
-    if 'model_config' in ours: mc = ModelConfig(**ours['model_config'])
+    if not isinstance(ours, dict): raise ValueError(f"{folder/'config.json'}: its 'sedd_nb' section is not a dict; export the run again.")
+    mc, gname, noise = paper_config(cfg, str(folder/'config.json'), own='model_config' in ours)
+    if 'model_config' in ours: mc = export_network(ours, mc, str(folder/'config.json'))
     raw = _read_weights(folder)
     paper = not any(k.startswith(('tok_emb.', 'final.')) for k in raw)
     state, unknown = from_paper_names(raw) if paper else (dict(raw), [])
@@ -206,7 +225,7 @@ def load_pretrained(src, device='cpu', tokenizer=None) -> dict:
     tok = _load_tokenizer(folder, tokenizer, mc.vocab_size - int(gname == 'absorbing'))
     tcfg = _train_config(ours, mc, gname, cfg, str(folder/'config.json'))
     return dict(model=model.to(device).eval(), graph=make_graph(gname, mc.vocab_size - int(gname == 'absorbing')),
-                noise=noise, tokenizer=tok, cfg=tcfg, step=int(ours.get('step', 0)), path=str(folder))
+                noise=noise, tokenizer=tok, cfg=tcfg, step=_export_step(ours, str(folder)), path=str(folder))
 
 def _load_tokenizer(folder: Path, tokenizer, n_tokens: int):
     if tokenizer is not None: tok = load_tokenizer(tokenizer)
@@ -223,6 +242,28 @@ def _load_tokenizer(folder: Path, tokenizer, n_tokens: int):
                          f"pass the tokenizer the model was trained with.")
     return tok
 
+def export_network(ours: dict, paper_mc, where: str) -> ModelConfig:
+    "The network of an export, its `sedd_nb.model_config`, checked against its other two descriptions: the paper's keys and `train_config`."
+    d = ours['model_config']
+    if not isinstance(d, dict): raise ValueError(f"{where}: sedd_nb.model_config is {d!r:.40}, not a dict of ModelConfig fields; export the run again.")
+    unknown = sorted(set(d) - {f.name for f in dataclasses.fields(ModelConfig)})
+    if unknown: raise ValueError(f"{where} was written with ModelConfig fields this version of sedd_nb does not know: "
+                                 f"{', '.join(unknown)}. Upgrade sedd_nb to load it.")
+    try: mc = ModelConfig(**d)
+    except (TypeError, ValueError) as e: raise ValueError(f"{where}: sedd_nb.model_config is invalid: {e}") from None
+    said = {"the paper's keys": {k: getattr(paper_mc, k) for k in ('vocab_size', 'd_model', 'n_heads', 'n_layers', 'cond_dim', 'max_len')}}
+    if 'train_config' in ours:
+        said['train_config'] = model_config(config_from_dict(ours['train_config'], where), mc.vocab_size).to_dict()
+    diff = [f"{k}: {getattr(mc, k)!r} vs {v!r} in {src}" for src, kv in said.items() for k, v in kv.items() if getattr(mc, k) != v]
+    if diff: raise ValueError(f"{where}: its descriptions of the network disagree (sedd_nb.model_config vs the others: "
+                              f"{'; '.join(diff)}); the file was edited. Export the run again.")
+    return mc
+
+def _export_step(ours: dict, where: str) -> int:
+    v = ours.get('step', 0)
+    if not is_int(v) or v < 0: raise ValueError(f"{where}: sedd_nb.step must be a non-negative integer, got {v!r}.")
+    return int(v)
+
 def _train_config(ours: dict, mc, gname: str, cfg: dict, where: str):
     "Our TrainConfig of the run (exports), or one that rebuilds the same network (the paper's checkpoints)."
     if 'train_config' in ours: return config_from_dict(ours['train_config'], where)
@@ -232,11 +273,19 @@ def _train_config(ours: dict, mc, gname: str, cfg: dict, where: str):
                                   model='small', model_kw=kw)
 
 # %% ../nbs/09c_hub.ipynb #bc2b4008
+def _network_line(mc) -> str:
+    "What kind of network the card describes, and whether the paper's code can read it."
+    kind = (f"block diffusion, blocks of {mc.block_size} tokens (sample with `sample_blocks`)" if mc.block_size else
+            "SEDD (all positions denoised together)")
+    why = not_the_papers(mc)
+    return kind + (f"; output `{mc.output}`, " + ("sigma as input" if mc.sigma_cond else "no sigma input") +
+                   (f"; the paper's code cannot read it ({', '.join(why)})" if why else "; the paper's code reads it"))
+
 def _model_card(name: str, b: dict, metrics: dict) -> str:
     mc, cfg = b['model'].cfg, b['cfg']
     rows = [('architecture', f"SEDD transformer (`arch='{mc.arch}'`), {mc.n_layers} blocks of width {mc.d_model}, "
                              f"{mc.n_heads} heads, {num_params(b['model']) / 1e6:.2f}M parameters"),
-            ('graph, noise', f"{cfg.graph}, {cfg.noise}"), ('tokenizer', f"{type(b['tokenizer']).__name__}, "
+            ('network', _network_line(mc)), ('graph, noise', f"{cfg.graph}, {cfg.noise}"), ('tokenizer', f"{type(b['tokenizer']).__name__}, "
                                                                           f"{b['tokenizer'].vocab_size} tokens"),
             ('data', f"{cfg.corpus}, blocks of {cfg.seq_len} tokens"), ('training steps', f"{b['step']:,}")]
     rows += [(k, v) for k, v in metrics.items()]
@@ -285,6 +334,12 @@ def export_run(src, out, ema: bool = True, overwrite: bool = False) -> Path:
         _normal_modes(tmp)
         if out.exists(): shutil.rmtree(out)
         os.replace(tmp, out)
+    except Exception as e:                   # a full disk: safetensors reports it as its own error, not an OSError
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError) or 'os error 28' in str(e).lower() or 'no space left' in str(e).lower():
+            raise OSError(f"Could not write the export {out}: {why_write_failed(out.parent, e)}. Nothing was replaced; "
+                          f"free space or pick another --out.") from None
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -294,7 +349,7 @@ def export_run(src, out, ema: bool = True, overwrite: bool = False) -> Path:
 EXPORT_FILES = ('README.md', 'config.json', 'model.safetensors', 'tokenizer.json')
 
 def _is_run_dir(p: Path) -> bool:
-    return p.is_dir() and (bool(checkpoint_paths(p)) or (p/'metrics.jsonl').exists() or (p/'.lock').exists())
+    return p.is_dir() and (bool(checkpoint_paths(p)) or any((p/n).exists() for n in ('metrics.jsonl', '.lock', RUN_MARK)))
 
 def _check_export_target(out: Path, run: Path, overwrite: bool):
     "Refuse an `out` that would destroy a run or anything export did not write."
@@ -304,6 +359,8 @@ def _check_export_target(out: Path, run: Path, overwrite: bool):
                          f"directory {run}; an export never writes there. Pick a folder outside it, e.g. {run.parent / (run.name + '_hub')}.")
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {out} is a file; pick a folder name.")
+    if under := next((p for p in out.parents if p.exists() and not p.is_dir()), None):
+        raise FileExistsError(f"--out {out} lies under {under}, which is a file; pick a folder path.")
     if not out.exists() or not any(out.iterdir()): return
     if _is_run_dir(out) or any(_is_run_dir(p) for p in out.iterdir()):
         raise ValueError(f"--out {out} holds a training run; an export never replaces one. Pick another folder.")
@@ -340,5 +397,7 @@ def load_checkpoint(path, ema: bool = True, device='cpu', tokenizer=None) -> dic
     _check_path('load_checkpoint', path, 'a path or a Hub id')
     p = Path(path).expanduser()
     if (p.is_dir() and (p/'config.json').is_file()) or (not p.exists() and _HUB_ID.match(str(path))):
+        if not ema: raise ValueError(f"{path} is in the Hub layout, which holds one set of weights (an export keeps the EMA "
+                                     f"unless made with --raw); ema=False (--raw) applies to run directories and checkpoints.")
         return load_pretrained(path, device=device, tokenizer=tokenizer)   # the paper's layout, or our exports
     return load_run(p, ema=ema, device=device, tokenizer=tokenizer)

@@ -469,6 +469,10 @@ def flops_per_token(cfg: ModelConfig, seq_len: int, training: bool = True, out_w
 class ReuseUnchanged:
     "A samplers' `score_fn` calling `model`, reusing its trunk while `xt` is unchanged, for models that do not read sigma."
     def __init__(self, model: SEDDModel):
+        if model.cfg.block_size is not None:
+            raise ValueError(f"ReuseUnchanged calls model(xt, sigma), which a block diffusion model (block_size="
+                             f"{model.cfg.block_size}) cannot answer: its scores read the clean blocks before their own. "
+                             f"Sample it with sedd_nb.blocks.sample_blocks.")
         self.model, self.last, self.calls, self.saved = model, None, 0, 0
         self.active = model.sigma_emb is None and not model.cfg.causal       # sigma enters the output convention only
 

@@ -19,6 +19,7 @@ from . import data
 from .checkpoint import (APPLIED_ON_RESUME, RunLock, check_data, check_resume, checkpoint_paths, data_fingerprint,
                                 newest_readable, restore_training_state, save_checkpoint, sweep_run_dir, to_plain,
                                 training_state)
+from .checkpoint import check_out_dir, mark_run_dir
 from .config import TrainConfig, build_model, resolve_device
 from .data import decode_ids
 from .graphs import make_graph
@@ -279,6 +280,7 @@ def start_run(cfg: TrainConfig, run_dir: Path, procs: Procs, saved=None, ckpt_pa
 
 def _write_run_files(run_dir: Path, tok, saved):
     "tokenizer.json, and metrics.jsonl cut back to the checkpoint's history (a crash leaves later lines) or removed."
+    mark_run_dir(run_dir)
     tok.save(str(run_dir / 'tokenizer.json'))
     metrics = run_dir / 'metrics.jsonl'
     if saved is None: metrics.unlink(missing_ok=True)          # a fresh start over a run killed before its first checkpoint
@@ -418,6 +420,7 @@ def open_run_dir(cfg: TrainConfig) -> tuple[Path, Path | None]:
     for name, p in (('out_dir', run), ('cache_dir', Path(cfg.cache_dir) if cfg.cache_dir else None)):
         if p is not None and p.exists() and not p.is_dir():
             raise ValueError(f"{name}={str(p)!r} is a file, not a directory; pass a directory path.")
+    check_out_dir(run)                                          # a folder the trainer does not own is never touched
     made = None
     for p in [run, *run.parents]:
         if p.exists(): break
@@ -457,7 +460,8 @@ def result_from_checkpoint(run_dir: Path, saved: dict, master: bool) -> dict:
     val = [h['val_bpt'] for h in hist if h.get('val_bpt') is not None]
     samples = [h['samples'] for h in hist if 'samples' in h]
     train_recs = [h for h in hist if 'loss_bits_tok' in h]
-    if master: print(f"already complete: {run_dir} is at step {saved['step']} of steps={saved['step']}; nothing to train.")
+    if master: print(f"already complete: {run_dir} is at step {saved['step']} of steps={saved['step']}; nothing changed. "
+                     f"Pass steps=N with N > {saved['step']} to continue it, or another out_dir for a new run.")
     return dict(run_dir=str(run_dir), step=saved['step'], train=train_recs[-1] if train_recs else None,
                 val_bpt=val[-1] if val else None, samples=samples[-1] if samples else [], bad_steps=saved['bad_steps'],
                 history=hist, complete=True)

@@ -286,6 +286,7 @@ def test_finished_run_is_reported_complete_and_untouched(run, tmp_path):
 def test_killed_fresh_run_log_is_not_duplicated(tmp_path):
     r = tmp_path / 'r'; r.mkdir()
     (r / 'metrics.jsonl').write_text('{"step": 5, "loss_bits_tok": 9}\n' * 3)   # a run killed before its first checkpoint
+    (r / '.sedd_nb_run').write_text('{}')                               # ... which the trainer marked as its own
     train(tiny(r, 4))
     steps = [json.loads(l)['step'] for l in (r / 'metrics.jsonl').read_text().splitlines()]
     assert steps == sorted(steps) and steps.count(5) <= 2                # step 5 of the dead run is gone

@@ -40,3 +40,15 @@ def test_train_profile_dry_run_writes_its_table(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     md = (tmp_path / 'profile.md').read_text()
     assert md.count('| 2 | True |') == 1 and md.count('| 2 | False |') == 1 and 'fused / unfused time' in md
+
+
+def test_a_step_without_a_result_in_this_run_never_shows_an_earlier_one(tmp_path):
+    (tmp_path / 'env.json').write_text(json.dumps({'status': 'ok', 'figures': {'gpu': 'from an earlier run'}, 'seconds': 1}))
+    (tmp_path / 'train.json').write_text(json.dumps({'status': 'ok', 'figures': {}, 'seconds': 1}))
+    r = subprocess.run([sys.executable, 'bench/gpu_first_run.py', '--dry-run', '--out', str(tmp_path), '--only', 'env',
+                        '--time-budget', '0.5'], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rep = json.loads((tmp_path / 'report.json').read_text())
+    assert rep['steps']['env']['status'] == 'timed out' and not (tmp_path / 'env.json').exists()
+    assert rep['steps']['train']['status'] == 'not run'                # another run's file is not this run's result
+    assert 'earlier run' not in (tmp_path / 'report.md').read_text()
