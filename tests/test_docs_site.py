@@ -34,7 +34,7 @@ def plant(path, old, new, count=1):
 
 
 def test_check_catches_planted_defects(tmp_path):
-    "Each defect the docs once had, put back into a copy of the site, is reported on its page (seven of them)."
+    "Each defect the docs once had, put back into a copy of the site, is reported on its page (eight of them)."
     site = tmp_path/'site'
     shutil.copytree(ROOT/'docs', site)
     css = next((site/'assets'/'stylesheets').glob('main.*.min.css'))
@@ -46,6 +46,7 @@ def test_check_catches_planted_defects(tmp_path):
     (site/'likelihood.html').write_text(re.sub(r'<h1[^>]*>.*?</h1>', '<h1>07_likelihood</h1>', html, count=1, flags=re.S))
     plant(site/'eval.html', '</article>', '<pre>ppl: 50%|#####     | 2/4 [00:04&lt;00:04]</pre></article>')
     plant(site/'noise.html', '</article>', '<p><span class="arithmatex">\\(\\text{d\\_sigma}\\)</span></p></article>')
+    plant(site/'score_entropy.html', '<details class="success">', '<details class="success" open="open">')   # an answer unfolded
     failures = check_docs.check(site, verbose=False)
     def reported(page, text): return any(f.startswith(page + ':') and text in f for f in failures)
     assert reported('index', 'HTTP 404') and reported('sampling', 'HTTP 404'), failures   # every page lost its CSS
@@ -55,6 +56,7 @@ def test_check_catches_planted_defects(tmp_path):
     assert reported('losses', 'directive on the page'), failures
     assert reported('likelihood', 'heading is a file stem'), failures
     assert reported('eval', 'progress bar on the page'), failures
+    assert reported('score_entropy', 'folded answers'), failures
 
 
 def test_notebook_math_count(tmp_path):

@@ -7,7 +7,8 @@ Per page it fails on: a failed request (a 404, or any host other than 127.0.0.1)
 left untypeset, typeset as an error or showing a TeX command as text (and fewer formulas than the page's
 source notebook has), build leftovers
 (`#|`, `{target=`, `output-file:`, `show_doc(`), paths of the build machine, tqdm warnings or progress bars in
-saved outputs, a heading or tab title that is a file stem, an empty page, no previous/next link, and a link inside
+saved outputs, a heading or tab title that is a file stem, an empty page, no previous/next link, a chapter (00-15)
+without its summary box or with fewer than three numbered exercises or an answer shown unfolded, and a link inside
 the site to a page or anchor that does not exist. It also searches the site once through the search box.
 Screenshots of the first screen of a few pages go to `--shots`.
 
@@ -127,6 +128,13 @@ PAGE_JS = r"""(async () => {
           text: (() => { const c = art.cloneNode(true);   // prose may name a directive in `code`
                          c.querySelectorAll(':not(pre) > code').forEach(e => e.remove()); 
                          document.body.appendChild(c); const t = c.innerText; c.remove(); return t; })(), footer: document.querySelectorAll('.md-footer__link').length,
+          summary: [...art.querySelectorAll('.admonition > .admonition-title')].some(t => t.textContent.includes('What to take away')),
+          exercises: (() => { const h = art.querySelector('h2#exercises'); if (!h) return null;
+                              let n = 0, folded = 0;      // numbered exercises (h3) and closed answers (details) after it
+                              for (let e = h.nextElementSibling; e && e.tagName !== 'H2'; e = e.nextElementSibling) {
+                                if (e.tagName === 'H3' && /^\d+\. /.test(e.textContent)) n++;
+                                if (e.tagName === 'DETAILS' && !e.open) folded++; }
+                              return {n, folded}; })(),
           search: !!document.querySelector('input.md-search__input'),
           ids: [...document.querySelectorAll('[id]')].map(e => e.id),
           links: [...art.querySelectorAll('a[href]')].map(a => a.href)};
@@ -220,6 +228,11 @@ def check(site, shots=None, verbose=True):
                 bad.append(f"tab title is a file stem: {r['title']!r}")
             if len(r['text']) < 400: bad.append(f"page is (nearly) empty: {len(r['text'])} characters")
             if not r['footer']: bad.append('no previous/next link')
+            if page in sources and re.match(r'(0\d|1[0-5])', sources[page].stem):   # a chapter: summary, exercises, folds
+                ex = r['exercises']
+                if not r['summary']: bad.append("no summary box ('What to take away')")
+                if not ex or ex['n'] < 3: bad.append(f"fewer than 3 numbered exercises: {ex}")
+                elif ex['folded'] < ex['n']: bad.append(f"{ex['n']} exercises but only {ex['folded']} folded answers")
             if not r['search']: bad.append('no search box')
             ids[page] = set(r['ids'])
             links += [(page, l) for l in r['links'] if l.startswith(base)]
