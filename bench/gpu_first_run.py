@@ -151,7 +151,7 @@ def _bpe_file(S, d):
 def step_train(S, dev, dry):
     import torch
     from sedd_nb.train import TrainConfig, train
-    from sedd_nb.model import num_params
+    from sedd_nb.model import flops_per_token, num_params
     from sedd_nb.config import build_model
     out = {}
     with tempfile.TemporaryDirectory() as d:
@@ -170,10 +170,11 @@ def step_train(S, dev, dry):
             logs = [h for h in res['history'] if 'tok_s' in h]
             later = logs[len(logs) // 2:] or logs                       # after compilation and warm-up
             tok_s = sum(h['tok_s'] for h in later) / len(later)
-            n = num_params(build_model(cfg, S['bpe_vocab']))
+            net = build_model(cfg, S['bpe_vocab'])
+            n, flops = num_params(net), flops_per_token(net.cfg, S['L'])          # attention and real width counted
             peak = next((f for name, f in PEAK_BF16 if dev.type == 'cuda' and name in torch.cuda.get_device_name(dev)), None)
             out['fused' if fused else 'unfused'] = dict(
-                tokens_per_s=round(tok_s), params=n, mfu=None if peak is None else round(6 * n * tok_s / peak, 3),
+                tokens_per_s=round(tok_s), params=n, mfu=None if peak is None else round(flops * tok_s / peak, 3),
                 peak_memory_gib=round(torch.cuda.max_memory_allocated(dev) / 2**30, 2) if dev.type == 'cuda' else None,
                 loss_first_bits=round(logs[0]['loss_bits_tok'], 3), loss_last_bits=round(logs[-1]['loss_bits_tok'], 3),
                 wall_s=round(wall, 1), steps=S['steps'])
@@ -261,8 +262,9 @@ COMPARED = dict(
                 'against the same weights on the CPU (largest absolute difference)',
     fused_loss="bench/fused_loss.py's own table: each row as a ratio to eager PyTorch, and as a fraction of the "
                "device's bandwidth floor",
-    train='tokens/s with the fused loss against the same run without it; MFU = 6 x parameters x tokens/s over the '
-          "GPU's dense bf16 peak; training loss of the first log line against the last",
+    train='tokens/s with the fused loss against the same run without it; MFU = sedd_nb.model.flops_per_token (attention '
+          "and the BPE's output width counted) x tokens/s over the GPU's dense bf16 peak; training loss of the first "
+          "log line against the last",
     sampler='seconds per sampler call against one call of the network alone, same batch and length',
     resume='final weights of a run stopped and resumed against the same run uninterrupted')
 

@@ -491,7 +491,8 @@ class Meter:
         cfg, nats = run.cfg, self.loss / self.n
         rec = dict(step=step, loss_nats_tok=nats, loss_bits_tok=nats / math.log(2), loss_nats_seq=nats * cfg.seq_len,
                    lr=run.opt.param_groups[0]['lr'], grad_norm=self.gnorm / self.n,
-                   tok_s=self.n * cfg.batch_size * cfg.seq_len / max(self.secs, 1e-9), bad_steps=run.bad_total)
+                   tok_s=self.n * cfg.batch_size * cfg.seq_len / max(self.secs, 1e-9), bad_steps=run.bad_total,
+                   steps_averaged=self.n)        # fewer than log_every: the first line after a resume, or a skip
         self.__init__()
         return rec
 
