@@ -160,6 +160,7 @@ def absorbing_step(graph, log_score, x, rows, dsigma=None, generator=None, shape
     y = draw_in_blocks(s, sums, w, block)                                  # w < total: a token ~ s_y
     return flat.index_put((rows,), torch.where(reveal, y, now)).view(B, L)
 
+# %% ../nbs/06_sampling.ipynb #a29b0004
 def _block_sums(s):
     "(sums, block): float64 sums (n, ceil(V / block)) of `block` consecutive columns of `s` (n, V) >= 0."
     n, V = s.shape
