@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['GRAPHS', 'sample_categorical', 'sigma_like', 'log_expm1', 'check_int', 'Graph', 'on_host', 'require', 'Uniform',
-           'Absorbing', 'make_graph', 'absorbing_shift', 'toy_markov_p0', 'ExactProcess']
+__all__ = ['GRAPHS', 'sample_categorical', 'draw_in_blocks', 'sigma_like', 'log_expm1', 'check_int', 'Graph', 'on_host',
+           'require', 'Uniform', 'Absorbing', 'make_graph', 'absorbing_shift', 'toy_markov_p0', 'ExactProcess']
 
 # %% ../nbs/03_graphs.ipynb #fb7d007e
 def _check_probs_total(total):
@@ -57,17 +57,26 @@ def sample_categorical(probs: torch.Tensor,  # (..., K) unnormalised probabiliti
         pc = flat[i:i + rows].clamp(min=0)
         if full: sums[i:i + rows, :full] = pc[:, :full * block].unflatten(-1, (full, block)).sum(-1, dtype=torch.float64)
         if full < nb: sums[i:i + rows, full] = pc[:, full * block:].sum(-1, dtype=torch.float64)
-    bcdf = sums.cumsum(-1)
-    total = bcdf[:, -1:]
+    total = sums.cumsum(-1)[:, -1:]
     _check_probs_total(total)
     u = torch.rand(total.shape, dtype=torch.float64, device=flat.device, generator=generator) * total
-    j = torch.minimum(torch.searchsorted(bcdf, u, right=True), _last_positive(sums))   # (N, 1) block index
-    u = u - torch.where(j > 0, bcdf.gather(-1, (j - 1).clamp(min=0)), 0.)             # u inside the block
-    cols = j * block + torch.arange(block, device=flat.device)                         # (N, block)
-    inside = (flat.gather(-1, cols.clamp(max=K - 1)) * (cols < K)).clamp(min=0)        # the block's entries
-    k = torch.searchsorted(inside.to(torch.float64).cumsum(-1), u, right=True)
-    k = torch.minimum(k, _last_positive(inside))
-    return (j * block + k).reshape(probs.shape[:-1])
+    return draw_in_blocks(flat, sums, u, block).reshape(probs.shape[:-1])
+
+
+def draw_in_blocks(table: torch.Tensor,  # (N, K) >= 0 (tiny negatives are clamped)
+                   sums: torch.Tensor,   # (N, ceil(K / block)) float64 sums of table's consecutive column blocks
+                   w: torch.Tensor,      # (N, 1) float64 targets, 0 <= w < the row's total
+                   block: int,           # the columns per block of `sums` (the last block may be shorter)
+                  ) -> torch.Tensor:     # (N,) long: the first column whose cumulative sum exceeds w
+    "The inverse CDF of each row at `w`: the block holding w from a float64 cumulative sum of `sums`, then the column inside it."
+    K = table.shape[-1]
+    bcdf = sums.cumsum(-1)                                                             # (N, nb)
+    j = torch.minimum(torch.searchsorted(bcdf, w, right=True), _last_positive(sums)).clamp_min(0)  # (N, 1) block
+    w = w - torch.where(j > 0, bcdf.gather(-1, (j - 1).clamp(min=0)), 0.)             # w inside the block
+    cols = j * block + torch.arange(block, device=table.device)                        # (N, block)
+    inside = (table.gather(-1, cols.clamp(max=K - 1)) * (cols < K)).clamp(min=0)       # the block's entries
+    k = torch.searchsorted(inside.to(torch.float64).cumsum(-1), w, right=True)
+    return (j * block + torch.minimum(k, _last_positive(inside)).clamp_min(0)).squeeze(-1)   # an empty row gives 0
 
 # %% ../nbs/03_graphs.ipynb #d104ef77
 def sigma_like(sigma, shape, dtype=None, device=None) -> torch.Tensor:

@@ -10,12 +10,13 @@ import math
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
-from .graphs import sample_categorical, check_int
+from .graphs import sample_categorical, draw_in_blocks, check_int, on_host, require
 
 # %% auto #0
-__all__ = ['PREDICTORS', 'FIRST_HITTING', 'UNMASK_ORDERS', 'normalise_probs', 'score_from_model', 'euler_probs',
-           'tau_leaping_probs', 'analytic_probs', 'denoise_probs', 'top_p_filter', 'temperature_filter', 'sample',
-           'show_frames', 'next_unmask_sigma', 'sample_first_hitting', 'sample_windows', 'ar_generate']
+__all__ = ['REFRESH_EVERY', 'PREDICTORS', 'FIRST_HITTING', 'UNMASK_ORDERS', 'normalise_probs', 'score_from_model', 'euler_probs',
+           'tau_leaping_probs', 'analytic_probs', 'denoise_probs', 'top_p_filter', 'temperature_filter', 'masked_rows',
+           'absorbing_step', 'sample', 'show_frames', 'next_unmask_sigma', 'sample_first_hitting', 'sample_windows',
+           'ar_generate']
 
 # %% ../nbs/06_sampling.ipynb #774537fc
 def _bcast(v, like: torch.Tensor) -> torch.Tensor:
@@ -34,6 +35,13 @@ def _normalise_(probs: torch.Tensor) -> torch.Tensor:
 
 def score_from_model(score_fn, graph, xt: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     "Call `score_fn(xt (B, L), sigma (B,))`, check its `(B, L, dim)` output and return the score `exp(log_score)`, 1 at the current token (float64 for float64 log-scores, else float32)."
+    log_score = _log_score(score_fn, graph, xt, sigma)
+    dt = torch.float64 if log_score.dtype == torch.float64 else torch.float32
+    score = log_score.to(dt, copy=True)                     # the one (B, L, dim) tensor of this call
+    return score.scatter_(-1, xt[..., None], 0.).exp_()     # ratio p(x)/p(x) = 1 at the current token
+
+def _log_score(score_fn, graph, xt, sigma):
+    "`score_fn(xt, sigma)`, checked: a float tensor of shape xt.shape + (graph.dim,)."
     log_score = score_fn(xt, sigma)
     if not torch.is_tensor(log_score) or not log_score.is_floating_point():
         raise TypeError(f"score_fn(xt, sigma) must return a float tensor of log-scores; got "
@@ -43,9 +51,7 @@ def score_from_model(score_fn, graph, xt: torch.Tensor, sigma: torch.Tensor) -> 
                          f"{tuple(xt.shape) + (graph.dim,)} = xt.shape + (graph.dim,) (log-scores over the "
                          f"{graph.dim} states of this graph). Check that the model and the graph agree on the "
                          f"vocabulary (absorbing graphs have V + 1 states).")
-    dt = torch.float64 if log_score.dtype == torch.float64 else torch.float32
-    score = log_score.to(dt, copy=True)                     # the one (B, L, dim) tensor of this call
-    return score.scatter_(-1, xt[..., None], 0.).exp_()     # ratio p(x)/p(x) = 1 at the current token
+    return log_score
 
 # %% ../nbs/06_sampling.ipynb #0eedf572
 def euler_probs(graph, score: torch.Tensor, xt: torch.Tensor, dsigma_dt) -> torch.Tensor:
@@ -123,6 +129,63 @@ def temperature_filter(probs: torch.Tensor,   # (..., K) step distributions, >= 
     body.div_(peak).pow_(1 / temperature)                               # scaled first: no underflow of the peak
     body.mul_(mass / body.sum(-1, keepdim=True).clamp_min(torch.finfo(body.dtype).tiny))
     return probs
+
+# %% ../nbs/06_sampling.ipynb #a29b0002
+REFRESH_EVERY = 8     # off the host: steps between read-backs of which rows are masked
+
+def masked_rows(x: torch.Tensor, mask: int) -> torch.Tensor:  # (n,) long
+    "Flat indices of the masked positions of `x` (B, L) (on a GPU a read-back: `nonzero` learns their number)."
+    return (x.reshape(-1) == mask).nonzero().squeeze(-1)
+
+def absorbing_step(graph, log_score, x, rows, dsigma=None, generator=None, shape_probs=None) -> torch.Tensor:  # (B, L)
+    "Analytic step removing `dsigma` (None: denoise to sigma = 0) on the absorbing graph, reading only the rows `rows` of `log_score` (B, L, dim)."
+    B, L = x.shape
+    flat = x.reshape(-1)
+    now = flat[rows]                                                        # (n,) their tokens
+    src = log_score.reshape(B * L, -1)                                      # (B L, dim); gather, not index_select,
+    s = src.gather(0, rows[:, None].expand(-1, src.shape[1]))               # which copies rows far slower on a CPU
+    s = (s if s.dtype == torch.float64 else s.float()).exp_()[:, :-1]      # (n, V) the scores s_y of those rows
+    sums, block = _block_sums(s)                                            # (n, nb) float64
+    total = sums.sum(-1, keepdim=True)                                      # (n, 1) sum_y s_y
+    still = now == graph.mask                                               # a row revealed since `rows` was read stays
+    _check_totals(total, still, final=dsigma is None)
+    u = torch.rand(B * L, 1, generator=generator, dtype=torch.float64, device=x.device)[rows]
+    q = None if dsigma is None else torch.expm1(torch.as_tensor(dsigma, dtype=torch.float64, device=x.device))
+    w = u * (total if q is None else torch.maximum(total, 1 / q))
+    reveal = still & (w < total).squeeze(-1)                                # P = min(1, (e^dsigma - 1) sum_y s_y)
+    if shape_probs is not None:                                             # temperature, top-p: each row keeps its mass
+        s = shape_probs(s.contiguous())
+        sums, block = _block_sums(s)
+        w = w * (sums.sum(-1, keepdim=True) / total.clamp_min(1e-300))
+    y = draw_in_blocks(s, sums, w, block)                                  # w < total: a token ~ s_y
+    return flat.index_put((rows,), torch.where(reveal, y, now)).view(B, L)
+
+# %% ../nbs/06_sampling.ipynb #a29b0004
+def _block_sums(s):
+    "(sums, block): float64 sums (n, ceil(V / block)) of `block` consecutive columns of `s` (n, V) >= 0."
+    n, V = s.shape
+    if V <= 4096: return s.sum(-1, keepdim=True, dtype=torch.float64), V   # one block: one float64 cumsum per row
+    full, groups = V // 16, -(-V // 16)                                    # 256 columns: 16 at a time in s's dtype,
+    g = s.new_zeros(n, -(-groups // 16) * 16)                               # (n, 16 nb) sums of 16 columns
+    if full: g[:, :full] = s[:, :full * 16].unflatten(-1, (full, 16)).sum(-1)
+    if full < groups: g[:, full] = s[:, full * 16:].sum(-1)
+    return g.unflatten(-1, (-1, 16)).sum(-1, dtype=torch.float64), 256  # then 16 of those in float64
+
+def _token_shaping(temperature, top_p):
+    "The opt-in filters of a (n, V) table of token weights as one function (each row keeps its mass), or None."
+    if temperature in (None, 1) and top_p in (None, 1): return None
+    def shape(s):
+        if temperature not in (None, 1): s = temperature_filter(s, temperature)
+        return s if top_p in (None, 1) else top_p_filter(s, top_p)
+    return shape
+
+def _check_totals(total, still, final):
+    "Refuse a masked row whose scores sum to inf/nan (or to 0 at the denoising step, which must reveal it)."
+    ok = (total.isfinite() & (total > 0 if final else True)).squeeze(-1) | ~still
+    require(ok, lambda: f"the scores of a masked position sum to {total[~ok][0].item()}; every masked position needs "
+                        f"finite scores{', positive at the denoising step' if final else ''}. Check the model's "
+                        f"log-scores for inf/nan.")
+
 
 # %% ../nbs/06_sampling.ipynb #94611e1a
 PREDICTORS = ('analytic', 'euler', 'tau_leaping')
@@ -216,6 +279,7 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
     def nucleus(p, last):
         if temperature not in (None, 1): p = temperature_filter(p, temperature, skip_last=last)
         return p if top_p in (None, 1) else top_p_filter(p, top_p, skip_last=last)
+    shaped = _token_shaping(temperature, top_p)
     if device is None: device = prompt.device if isinstance(prompt, torch.Tensor) else 'cpu'
     fixed, prompt = _check_prompt(prompt, shape, graph, device)
     keep = (lambda x: x) if fixed is None else (lambda x: torch.where(fixed, prompt, x))
@@ -226,9 +290,18 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
     B = shape[0]
     free = torch.ones(shape, dtype=torch.bool, device=device) if fixed is None else ~fixed
     what = predictor if unmask == 'random' else 'confidence order'
+    masked_only = graph.absorb and unmask == 'random' and predictor == 'analytic'    # `absorbing_step`
+    every = 1 if on_host(x) else REFRESH_EVERY
     for k in tqdm(range(steps), disable=not progress, desc=f'sampling ({what})', leave=False):
         t = ts[k].reshape(1)
         sigma, dsigma = noise(t)                                           # (1,), (1,)
+        if masked_only:
+            if k % every == 0: rows = masked_rows(x, graph.mask)           # off the host the one read-back, every few steps
+            log_score = _log_score(score_fn, graph, x, sigma.float().expand(B))
+            x = keep(absorbing_step(graph, log_score, x, rows, sigma - noise.total(ts[k + 1].reshape(1)),
+                                    generator, shaped)); del log_score
+            if return_traj: traj.append(x.clone())
+            continue
         score = score_from_model(score_fn, graph, x, sigma.float().expand(B))
         if unmask == 'confidence':        # as many masks left as the process expects at t_{k+1}, the surest revealed
             left = (free.sum(-1) * -torch.expm1(-noise.total(ts[k + 1].reshape(1)))).round().long()   # (B,)
@@ -245,7 +318,12 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
         x = keep(sample_categorical(nucleus(probs, graph.absorb), generator=generator))
         del probs
         if return_traj: traj.append(x.clone())
-    if denoise:
+    if denoise and masked_only:
+        if steps % every == 0: rows = masked_rows(x, graph.mask)
+        log_score = _log_score(score_fn, graph, x, noise.total(ts[-1].reshape(1)).float().expand(B))
+        x = keep(absorbing_step(graph, log_score, x, rows, None, generator, shaped)); del log_score
+        if return_traj: traj.append(x.clone())
+    elif denoise:
         sigma = noise.total(ts[-1].reshape(1))
         score = score_from_model(score_fn, graph, x, sigma.float().expand(B))
         if unmask == 'confidence':       # everything left is revealed: the order no longer matters
@@ -294,25 +372,28 @@ def sample_first_hitting(score_fn,              # callable (xt (b, L), sigma (b,
     x = graph.sample_limit(B, L, generator=generator, device=device)
     if fixed is not None: x = torch.where(fixed, prompt, x)
     sigma = noise.total(torch.ones(1, dtype=torch.float64, device=device)).expand(B).clone()   # (B,) where it starts
-    calls = math.ceil(int((x == graph.mask).sum(-1).max()) / per_call)
+    calls = math.ceil(int((x == graph.mask).sum(-1).max()) / per_call)    # the one read-back, before the first call
+    k = min(per_call, L)
+    offsets = torch.arange(B, device=device)[:, None] * L                  # (B, 1) row starts in the flat positions
     for _ in tqdm(range(calls), disable=not progress, desc='sampling (first hitting)', leave=False):
         masked = x == graph.mask                                            # (B, L)
-        m = masked.sum(-1)                                                  # (B,)
-        rows = (m > 0).nonzero().squeeze(-1)                                # the rows with something left to reveal
+        m = masked.sum(-1)                                                  # (B,), 0 in a finished row
         u = torch.rand(B, per_call, generator=generator, dtype=torch.float64, device=device)
-        at = None
-        for j in range(per_call):                                          # the times of the next per_call reveals
-            sigma = torch.where(m > j, next_unmask_sigma(sigma, (m - j).clamp_min(1).double(), u[:, j]), sigma)
-            if j == 0: at = sigma.clone()                                  # the network is called at the first
-        log_score = score_fn(x[rows], at[rows].float())                     # (b, L, dim)
-        key = torch.rand((len(rows), L), generator=generator, device=device).masked_fill(~masked[rows], 2.)
-        reveal = masked[rows] & (key.argsort(-1).argsort(-1) < m[rows, None].clamp(max=per_call))  # uniform positions
-        r, i = reveal.nonzero(as_tuple=True)                                # only the revealed positions need a token
-        p = torch.softmax(log_score[r, i, :-1].float(), -1)                  # (n, V): p0(y | unmasked tokens)
-        if temperature not in (None, 1): p = temperature_filter(p, temperature)
-        if top_p not in (None, 1): p = top_p_filter(p, top_p)
-        x[rows[r], i] = sample_categorical(p, generator=generator)
+        at = torch.where(m > 0, next_unmask_sigma(sigma, m.clamp_min(1).double(), u[:, 0]), sigma)  # the call's sigma
+        sigma = _after_reveals(sigma, m, u)                                 # and after its per_call reveals
+        log_score = _log_score(score_fn, graph, x, at.float())              # (B, L, dim): every row, a static shape
+        key = torch.rand((B, L), generator=generator, device=device).masked_fill(~masked, 2.)
+        pos = key.topk(k, -1, largest=False).indices                        # (B, k) the first masked in a uniform order
+        rows = (pos + offsets).reshape(-1)                                  # past the masks (m < k) unmasked: kept
+        x = absorbing_step(graph, log_score, x, rows, None, generator,     # a token ~ p0(y | unmasked tokens) each
+                           _token_shaping(temperature, top_p))
     return x
+
+def _after_reveals(sigma, m, u):
+    "`next_unmask_sigma` applied u.shape[1] times (fewer where m is smaller) in one go: F(sigma') = F(sigma) prod_j u_j^(1/(m - j))."
+    j = torch.arange(u.shape[1], device=u.device)
+    log_f = torch.where(j < m[:, None], u.log() / (m[:, None] - j).clamp_min(1), 0.).sum(-1)   # (B,)
+    return -torch.log1p(log_f.exp() * torch.expm1(-sigma))
 
 def _check_first_hitting(graph, per_call, temperature):
     if not getattr(graph, 'absorb', False):
