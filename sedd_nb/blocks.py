@@ -11,7 +11,7 @@ import torch
 from tqdm import tqdm
 from .graphs import check_int, log_expm1
 from .losses import all_sequences
-from .model import unwrapped
+from .model import block_size_of, unwrapped
 from .sampling import sample, FIRST_HITTING
 
 # %% auto #0
@@ -119,11 +119,11 @@ def sample_blocks(model,                       # a block model (ModelConfig.bloc
     if steps is not None: check_int('steps', steps)
     if hasattr(model, 'score') and hasattr(model, 'add'):
         scorer, b, max_len = model, check_int('block_size', block_size), None
-        own = getattr(getattr(getattr(model, 'model', None), 'cfg', None), 'block_size', b)
-        if own != b: raise ValueError(f"block_size={b} differs from the block size {own} of the scorer's model; pass {own}.")
+        own = block_size_of(model.model) if hasattr(model, 'model') else None     # a scorer's network
+        if own is not None and own != b: raise ValueError(f"block_size={b} differs from the block size {own} of the scorer's model; pass {own}.")
     else:
         raw = unwrapped(model)
-        b = getattr(getattr(raw, 'cfg', None), 'block_size', None)
+        b = block_size_of(raw)
         if b is None: raise ValueError("sample_blocks needs a block diffusion model (ModelConfig.block_size set); sample "
                                        "other models with sedd_nb.sampling.sample.")
         scorer, max_len = (BlockCache if cache else NoCache)(raw), raw.cfg.max_len

@@ -17,7 +17,7 @@ from .data import pad_batch
 from .graphs import check_int
 from .likelihood import ar_nll, elbo
 from .blocks import sample_blocks
-from .model import ModelScore
+from .model import ModelScore, block_size_of
 from .sampling import sample
 from .train import unknown_share
 
@@ -317,10 +317,10 @@ def sampling_sweep(bundle, ar_bundle, steps=(8, 16, 32, 64, 128, 256), predictor
         g = torch.Generator(device=dev).manual_seed(seed)
         t0 = time.time()
         with torch.no_grad():
-            if model.cfg.block_size is None:
+            if block_size_of(model) is None:
                 x = sample(lambda xt, s: model(xt, s), graph, noise, (n, length or L), k, predictor=pred, device=dev, generator=g)
             else:                            # block models: k calls per block, the context of training (chapter 15)
-                x = sample_blocks(model, graph, noise, n, length or L, k, predictor=pred, context=L - model.cfg.block_size,
+                x = sample_blocks(model, graph, noise, n, length or L, k, predictor=pred, context=L - block_size_of(model),
                                   device=dev, generator=g)
         wall = time.time() - t0
         rows.append(dict(predictor=pred, steps=k, wall_s=wall, **generative_ppl(x.cpu(), ar_bundle)))

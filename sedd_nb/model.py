@@ -7,8 +7,8 @@ Docs: https://sedd-nb.github.io/sedd_nb/model.html.md"""
 # %% auto #0
 __all__ = ['ARCHS', 'OUTPUTS', 'ModelConfig', 'rotary_angles', 'apply_rotary', 'sigma_features', 'sinusoidal_features',
            'SigmaEmbedding', 'modulate', 'WeightNorm', 'make_norm', 'SelfAttention', 'DiTBlock', 'FinalLayer',
-           'SEDDModel', 'block_mask', 'unwrapped', 'ModelScore', 'param_count', 'num_params', 'flops_per_token',
-           'ReuseUnchanged']
+           'SEDDModel', 'block_mask', 'unwrapped', 'block_size_of', 'ModelScore', 'param_count', 'num_params',
+           'flops_per_token', 'ReuseUnchanged']
 
 # %% ../nbs/08_model.ipynb #5a23a5f2
 import math
@@ -424,11 +424,15 @@ def unwrapped(model: nn.Module) -> nn.Module:
         model = getattr(model, '_orig_mod', None) or model.module
     return model
 
+def block_size_of(model) -> int | None:
+    "The diffusion block size of a network (through `torch.compile` and DDP wrappers), None if it is not a block model."
+    return getattr(getattr(unwrapped(model), 'cfg', None), 'block_size', None)
+
 class ModelScore:
     "A network as the `score_fn` of losses and ELBOs: `model(xt, sigma, attn_mask=mask)`, with `x0` for block models."
     def __init__(self, model, mask=None):
         self.model, self.mask = model, mask
-        self.reads_x0 = getattr(unwrapped(model), 'cfg', None) is not None and unwrapped(model).cfg.block_size is not None
+        self.reads_x0 = block_size_of(model) is not None
     def __call__(self, xt, sigma, x0=None):
         if self.reads_x0: return self.model(xt, sigma, attn_mask=self.mask, x0=x0)
         return self.model(xt, sigma, attn_mask=self.mask)

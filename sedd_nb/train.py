@@ -27,7 +27,7 @@ from .hub import load_checkpoint   # re-exported: `from sedd_nb.train import tra
 from .likelihood import ar_nll, elbo
 from .losses import dse_loss
 from .blocks import sample_blocks
-from .model import ModelScore, ReuseUnchanged, SEDDModel
+from .model import ModelScore, ReuseUnchanged, SEDDModel, block_size_of
 from .noise import make_noise
 from .sampling import ar_generate, sample, sample_windows
 
@@ -110,8 +110,7 @@ def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='se
                                  "sampling; the AR baseline samples its exact next-token distribution.")
             prefix = [] if prompt is None else [int(i) for i in prompt[0] if i >= 0]
             ids = ar_generate(model, n, length, tokenizer.eos_id, prefix=prefix, generator=g, device=device)
-        elif getattr(getattr(model, 'cfg', None), 'block_size', None) is not None:     # block models: chapter 15
-            b = model.cfg.block_size
+        elif (b := block_size_of(model)) is not None:                                    # block models: chapter 15
             ids = sample_blocks(model, graph, noise, n, length, steps, predictor=predictor, prompt=prompt,
                                 context=None if window is None else max(window - b, 0), device=device, generator=g,
                                 progress=progress, top_p=top_p, temperature=temperature, unmask=unmask,
