@@ -7,13 +7,15 @@ Docs: https://sedd-nb.github.io/sedd_nb/checkpoint.html.md"""
 # %% ../nbs/09b_checkpoint.ipynb #1d276ac5
 from __future__ import annotations
 import hashlib, json, os, random, re, shutil, socket, time, warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 from .config import TrainConfig, build_model, config_from_dict
-from .data import load_tokenizer
+from .corpora import atomic_path
+from .tokenizer import load_tokenizer
 from .graphs import make_graph
 from .noise import make_noise
 
@@ -22,7 +24,7 @@ __all__ = ['CKPT_KEYS', 'CKPT_RE', 'RUN_MARK', 'TRAINER_FILES', 'FIXED_ON_RESUME
            'set_rng_states', 'training_state', 'restore_training_state', 'checkpoint_step', 'checkpoint_paths',
            'save_checkpoint', 'why_write_failed', 'read_checkpoint', 'newest_readable', 'RunLock', 'sweep_run_dir',
            'mark_run_dir', 'foreign_files', 'check_out_dir', 'data_fingerprint', 'check_resume', 'check_data',
-           'load_run']
+           'LoadedModel', 'check_weights', 'check_tokenizer_fits', 'load_run']
 
 # %% ../nbs/09b_checkpoint.ipynb #23c37755
 def _np_state_to_plain(st):
@@ -90,15 +92,11 @@ def save_checkpoint(state: dict, run_dir, step: int, keep_last: int = 2) -> Path
     "Write `state` atomically to `run_dir/ckpt_{step:07d}.pt` (temp file + os.replace); keep the newest `keep_last`."
     run_dir = Path(run_dir)
     path = run_dir / f'ckpt_{step:07d}.pt'
-    tmp = run_dir / f'.{path.name}.tmp{os.getpid()}'
     try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp: torch.save(state, tmp)   # a failed write (full disk) leaves no partial file
     except (OSError, RuntimeError) as e:                 # torch reports a full disk as a RuntimeError of its writer
         raise OSError(f"Could not write checkpoint {path}: {why_write_failed(run_dir, e)}. The previous checkpoints "
                       f"are intact; free space or point out_dir elsewhere, then run again to resume.") from e
-    finally:
-        tmp.unlink(missing_ok=True)                        # a failed write (full disk) leaves no partial file
     for old in checkpoint_paths(run_dir)[:-keep_last]: old.unlink(missing_ok=True)
     return path
 
@@ -271,6 +269,39 @@ def check_data(saved: dict, now: dict, cfg: TrainConfig, path):
                          f"{was.get('tokens', '?')} -> {now['tokens']} in the corpus). Restore the corpus the run was "
                          f"trained on, or train the new corpus in a new out_dir.")
 
+# %% ../nbs/09b_checkpoint.ipynb #b8b58f76
+@dataclass
+class LoadedModel:
+    "What every loader returns: the network (eval mode), its graph and noise, tokenizer, training config, step and source."
+    model: nn.Module; graph: object; noise: object; tokenizer: object; cfg: TrainConfig; step: int; path: str
+    def __getitem__(self, key: str):
+        "`b['model']` as well as `b.model`: the loaders returned a dict before they returned this type."
+        if key not in self.__dataclass_fields__: raise KeyError(f"{key!r}: a LoadedModel has {', '.join(self.__dataclass_fields__)}.")
+        return getattr(self, key)
+    def __contains__(self, key): return key in self.__dataclass_fields__ and getattr(self, key) is not None
+    def get(self, key, default=None): return getattr(self, key) if key in self else default
+
+def check_weights(state: dict, model: nn.Module, where, unknown=(), name=lambda k: k, advice: str = ''):
+    """Refuse weights that do not fit `model` exactly (naming what is missing, unexpected or misshapen; `name` shows a
+    missing key as the file would spell it) or that hold NaN or inf (`advice` says what to load instead)."""
+    want = model.state_dict()
+    missing, extra = sorted(set(want) - set(state)), sorted(set(state) - set(want)) + sorted(unknown)
+    bad = [f"{k}: {tuple(state[k].shape)} in the file, {tuple(want[k].shape)} from the config"
+           for k in sorted(set(want) & set(state)) if tuple(state[k].shape) != tuple(want[k].shape)]
+    problems = ([f"missing {len(missing)}: {', '.join(name(k) for k in missing[:8])}"] * bool(missing) +
+                [f"unexpected {len(extra)}: {', '.join(extra[:8])}"] * bool(extra) +
+                [f"shapes that contradict the config: {'; '.join(bad[:4])}"] * bool(bad))
+    if problems: raise ValueError(f"{where}: its weights do not fit the network its config describes "
+                                  f"({'; '.join(problems)}); the file was edited or damaged.")
+    nonfinite = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if nonfinite: raise ValueError(f"{where}: its weights hold NaN or inf ({', '.join(nonfinite[:3])}); the run diverged "
+                                   f"before they were saved. {advice}")
+
+def check_tokenizer_fits(tok, n_tokens: int, where, advice: str):
+    "Refuse a tokenizer whose size is not the `n_tokens` the model was trained on."
+    if tok.vocab_size != n_tokens:
+        raise ValueError(f"The tokenizer has {tok.vocab_size} tokens but {where} was trained on {n_tokens}; {advice}")
+
 # %% ../nbs/09b_checkpoint.ipynb #83f8db12
 def _run_file(run_dir: Path, name, path) -> Path:
     "`run_dir / name` for a file name stored in a checkpoint; anything that would leave the run directory is refused."
@@ -279,15 +310,7 @@ def _run_file(run_dir: Path, name, path) -> Path:
                          f"refusing to follow it. Pass tokenizer= explicitly if you trust it.")
     return run_dir / name
 
-def _load_weights(model: nn.Module, state: dict, path):
-    "load_state_dict, with its multi-line report turned into one line naming the first problems."
-    try: model.load_state_dict(state)
-    except RuntimeError as e:
-        lines = [l.strip() for l in str(e).splitlines()[1:] if l.strip()]
-        raise ValueError(f"{path}: its weights do not fit the network its config describes ({' | '.join(lines)[:300]}); "
-                         f"the checkpoint was edited or damaged.") from None
-
-def load_run(path, ema: bool = True, device='cpu', tokenizer=None) -> dict:
+def load_run(path, ema: bool = True, device='cpu', tokenizer=None) -> LoadedModel:
     "Model (eval mode, EMA weights unless `ema=False`), graph, noise, tokenizer, cfg and step of a run dir or checkpoint file."
     path = Path(path).expanduser()
     if path.is_dir():
@@ -298,14 +321,10 @@ def load_run(path, ema: bool = True, device='cpu', tokenizer=None) -> dict:
     st = read_checkpoint(path, need=('model', 'ema' if ema else 'model', 'config', 'vocab_size', 'tokenizer', 'step'))
     cfg = config_from_dict(st['config'], path)
     tok = load_tokenizer(tokenizer if tokenizer is not None else str(_run_file(path.parent, st['tokenizer'], path)))
-    if tok.vocab_size != st['vocab_size']:
-        raise ValueError(f"The tokenizer has {tok.vocab_size} tokens but {path} was trained on {st['vocab_size']}; "
-                         f"use the run's own tokenizer.json.")
+    check_tokenizer_fits(tok, st['vocab_size'], path, "use the run's own tokenizer.json.")
     model = build_model(cfg, st['vocab_size'])
     weights = st['ema' if ema and cfg.ema > 0 else 'model']                       # ema=0: no average was kept
-    _load_weights(model, weights, path)
-    bad = [k for k, v in weights.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad: raise ValueError(f"{path}: its weights hold NaN or inf ({', '.join(bad[:3])}); the run diverged before "
-                             f"this checkpoint. Load an earlier checkpoint, or the {'raw' if ema else 'EMA'} weights.")
-    return dict(model=model.to(device).eval(), graph=make_graph(cfg.graph, st['vocab_size']), noise=make_noise(cfg.noise),
-                tokenizer=tok, cfg=cfg, step=st['step'], path=str(path))
+    check_weights(weights, model, path, advice=f"Load an earlier checkpoint, or the {'raw' if ema else 'EMA'} weights.")
+    model.load_state_dict(weights)
+    return LoadedModel(model.to(device).eval(), make_graph(cfg.graph, st['vocab_size']), make_noise(cfg.noise),
+                       tok, cfg, st['step'], str(path))

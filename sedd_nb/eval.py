@@ -14,12 +14,13 @@ from tqdm import tqdm
 from collections import Counter
 from . import data
 from .data import pad_batch
+from .corpora import load_texts
 from .graphs import check_int
 from .likelihood import ar_nll, elbo
 from .blocks import sample_blocks
 from .model import ModelScore, block_size_of
 from .sampling import sample
-from .train import unknown_share
+from .tokenizer import check_readable
 
 # %% auto #0
 __all__ = ['DETOKENIZERS', 'EVAL_SETS', 'wikitext_detokenize', 'ptb_detokenize', 'lambada_detokenize', 'lm1b_detokenize',
@@ -80,7 +81,7 @@ def eval_texts(dataset,                # a name of `EVAL_SETS`, a local .txt/.js
     "Detokenized documents of an evaluation set; hub names fail fast with a clear message when offline."
     if isinstance(dataset, str) and dataset in EVAL_SETS:
         hub, default_split, join = EVAL_SETS[dataset]
-        try: rows = data.load_texts(hub, split or default_split)
+        try: rows = load_texts(hub, split or default_split)
         except (ConnectionError, OSError) as e:
             raise ConnectionError(
                 f"Cannot load the evaluation set {dataset!r}: it is downloaded from the Hugging Face hub, which is "
@@ -97,7 +98,7 @@ def eval_texts(dataset,                # a name of `EVAL_SETS`, a local .txt/.js
         if not str(dataset).strip() or not Path(dataset).parts:     # '' and Path('') are '.': the working directory
             raise ValueError(f"dataset is an empty path ({str(dataset)!r}), which would read every .txt/.jsonl file under the "
                              f"working directory; pass a name of {sorted(EVAL_SETS)} or name the file or folder.")
-        docs = data.load_texts(dataset)
+        docs = load_texts(dataset)
     else: raise TypeError(f"dataset must be a name of EVAL_SETS {sorted(EVAL_SETS)}, a path, a list of strings or a "
                           f"1-D token array; got {type(dataset).__name__}.")
     if isinstance(detokenizer, str):
@@ -179,11 +180,9 @@ def zero_shot_ppl(bundle,                     # dict from `load_checkpoint`: mod
     if len(tokens) == 0: raise ValueError(f"Dataset {name!r} gives no tokens to evaluate.")
     if tokens.min() < 0 or tokens.max() >= tok.vocab_size:
         raise ValueError(f"Token ids must lie in [0, {tok.vocab_size}) for this model; got [{tokens.min()}, {tokens.max()}].")
-    if not from_ids and (unk := unknown_share(tokens, tok)) > 0.01:       # text the tokenizer cannot read
-        raise ValueError(f"{unk:.1%} of {name!r} maps to the tokenizer's unknown token (at most 1% is evaluated): the "
-                         f"model cannot read this text (its tokenizer was built from other characters), so a bound on "
-                         f"it would mean nothing. Evaluate text of the training corpus's characters, or a model trained "
-                         f"on this text.")
+    if not from_ids:                                                      # text the tokenizer cannot read
+        check_readable(tokens, tok, repr(name), "A bound on it would mean nothing: evaluate text of the training "
+                       "corpus's characters, or a model trained on this text.")
     full, rest = chunk_stream(tokens, L)
     batches = [full[i:i + batch_size] for i in range(0, len(full), batch_size)] + ([rest] if rest is not None else [])
     block_nats = [score_blocks(bundle, b, n_t, mc, seed + i, enumerate_xt)
@@ -200,7 +199,7 @@ def zero_shot_ppl(bundle,                     # dict from `load_checkpoint`: mod
 def heldout_tokens(bundle) -> np.ndarray:
     "The validation token stream the trainer held out for this bundle's run (`cfg.corpus`, `cfg.val_frac`)."
     cfg, tok = bundle['cfg'], bundle['tokenizer']
-    stream = data.token_stream(data.load_texts(cfg.corpus), tok, cache_dir=cfg.cache_dir)
+    stream = data.token_stream(load_texts(cfg.corpus), tok, cache_dir=cfg.cache_dir)
     try: return np.asarray(data.split_stream(stream, cfg.val_frac, eos_id=tok.eos_id)[1])
     except ValueError: return np.asarray(data.split_stream(stream, cfg.val_frac)[1])
 

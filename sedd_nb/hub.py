@@ -6,14 +6,16 @@ Docs: https://sedd-nb.github.io/sedd_nb/hub.html.md"""
 
 # %% ../nbs/09c_hub.ipynb #cbc23426
 from __future__ import annotations
-import dataclasses, json, os, re, shutil, tempfile
+import dataclasses, json, os, re
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
-from .checkpoint import RUN_MARK, why_write_failed, checkpoint_paths, load_run
+from .checkpoint import (RUN_MARK, LoadedModel, check_tokenizer_fits, check_weights, checkpoint_paths, load_run,
+                                why_write_failed)
 from .config import TrainConfig, config_from_dict, is_int, model_config
-from .data import GPT2Tokenizer, hf_import, hub_online, load_tokenizer
+from .corpora import atomic_path, hf_import, hub_online
+from .tokenizer import GPT2Tokenizer, load_tokenizer
 from .graphs import make_graph
 from .model import ModelConfig, SEDDModel, num_params
 from .noise import GeometricNoise, LogLinearNoise
@@ -176,19 +178,6 @@ def _read_weights(folder: Path) -> dict:
     raise FileNotFoundError(f"{folder} has config.json but no {' or '.join(WEIGHT_FILES)}.")
 
 # %% ../nbs/09c_hub.ipynb #9b3ea964
-def _check_state(state: dict, model, unknown: list, where: str):
-    "Refuse a state dict that does not fit `model` exactly, naming what is missing, unexpected or misshapen."
-    want = model.state_dict()
-    missing = sorted(set(want) - set(state))
-    extra = sorted(set(state) - set(want)) + sorted(unknown)
-    bad = [f"{k}: {tuple(state[k].shape)} in the file, {tuple(want[k].shape)} from config.json"
-           for k in sorted(set(want) & set(state)) if tuple(state[k].shape) != tuple(want[k].shape)]
-    problems = []
-    if missing: problems.append(f"missing {len(missing)}: {', '.join(_rename(k, True) or k for k in missing[:8])}")
-    if extra: problems.append(f"unexpected {len(extra)}: {', '.join(extra[:8])}")
-    if bad: problems.append(f"shapes that contradict the config: {'; '.join(bad[:4])}")
-    if problems: raise ValueError(f"{where}: the weights do not fit the configured network ({'; '.join(problems)}).")
-
 def _inv_freq(mc, dtype=torch.float32) -> torch.Tensor:
     "The paper's rotary buffer for ModelConfig `mc`: `rope_base ** (-2i / head_dim)` (our `rotary_angles` uses the same)."
     hd = mc.head_dim
@@ -203,7 +192,7 @@ def _check_rotary(raw: dict, mc, where: str):
         raise ValueError(f"{where}: {ROTARY_KEY} does not hold the rotary frequencies of base {mc.rope_base} "
                          f"for head size {hd}; this network cannot reproduce it.")
 
-def load_pretrained(src, device='cpu', tokenizer=None) -> dict:
+def load_pretrained(src, device='cpu', tokenizer=None) -> LoadedModel:
     "Model (eval mode), graph, noise, tokenizer, cfg of a Hub folder or Hub id: the bundle of `load_checkpoint`."
     folder = resolve_source(src)
     if not (folder/'config.json').is_file():
@@ -220,12 +209,12 @@ def load_pretrained(src, device='cpu', tokenizer=None) -> dict:
     state, unknown = from_paper_names(raw) if paper else (dict(raw), [])
     _check_rotary(raw, mc, str(folder))
     with torch.device('meta'): model = SEDDModel(mc)         # shapes only: no time spent on a random init
-    _check_state(state, model, unknown, str(folder))
+    check_weights(state, model, folder, unknown, name=lambda k: _rename(k, True) or k, advice='Export an earlier checkpoint.')
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, assign=True)
     tok = _load_tokenizer(folder, tokenizer, mc.vocab_size - int(gname == 'absorbing'))
     tcfg = _train_config(ours, mc, gname, cfg, str(folder/'config.json'))
-    return dict(model=model.to(device).eval(), graph=make_graph(gname, mc.vocab_size - int(gname == 'absorbing')),
-                noise=noise, tokenizer=tok, cfg=tcfg, step=_export_step(ours, str(folder)), path=str(folder))
+    return LoadedModel(model.to(device).eval(), make_graph(gname, mc.vocab_size - int(gname == 'absorbing')),
+                       noise, tok, tcfg, _export_step(ours, str(folder)), str(folder))
 
 def _load_tokenizer(folder: Path, tokenizer, n_tokens: int):
     if tokenizer is not None: tok = load_tokenizer(tokenizer)
@@ -237,9 +226,7 @@ def _load_tokenizer(folder: Path, tokenizer, n_tokens: int):
                                   f"The released SEDD models use GPT-2's tokenizer: pass it as tokenizer=PATH (a "
                                   f"tokenizer.json, or a folder with vocab.json and merges.txt; on the command line "
                                   f"--tokenizer PATH).") from None
-    if tok.vocab_size != n_tokens:
-        raise ValueError(f"The tokenizer has {tok.vocab_size} tokens but the checkpoint was trained on {n_tokens}; "
-                         f"pass the tokenizer the model was trained with.")
+    check_tokenizer_fits(tok, n_tokens, folder, "pass the tokenizer the model was trained with.")
     return tok
 
 def export_network(ours: dict, paper_mc, where: str) -> ModelConfig:
@@ -281,13 +268,13 @@ def _network_line(mc) -> str:
     return kind + (f"; output `{mc.output}`, " + ("sigma as input" if mc.sigma_cond else "no sigma input") +
                    (f"; the paper's code cannot read it ({', '.join(why)})" if why else "; the paper's code reads it"))
 
-def _model_card(name: str, b: dict, metrics: dict) -> str:
-    mc, cfg = b['model'].cfg, b['cfg']
+def _model_card(name: str, b: LoadedModel, metrics: dict) -> str:
+    mc, cfg = b.model.cfg, b.cfg
     rows = [('architecture', f"SEDD transformer (`arch='{mc.arch}'`), {mc.n_layers} blocks of width {mc.d_model}, "
-                             f"{mc.n_heads} heads, {num_params(b['model']) / 1e6:.2f}M parameters"),
-            ('network', _network_line(mc)), ('graph, noise', f"{cfg.graph}, {cfg.noise}"), ('tokenizer', f"{type(b['tokenizer']).__name__}, "
-                                                                          f"{b['tokenizer'].vocab_size} tokens"),
-            ('data', f"{cfg.corpus}, blocks of {cfg.seq_len} tokens"), ('training steps', f"{b['step']:,}")]
+                             f"{mc.n_heads} heads, {num_params(b.model) / 1e6:.2f}M parameters"),
+            ('network', _network_line(mc)), ('graph, noise', f"{cfg.graph}, {cfg.noise}"), ('tokenizer', f"{type(b.tokenizer).__name__}, "
+                                                                          f"{b.tokenizer.vocab_size} tokens"),
+            ('data', f"{cfg.corpus}, blocks of {cfg.seq_len} tokens"), ('training steps', f"{b.step:,}")]
     rows += [(k, v) for k, v in metrics.items()]
     table = '\n'.join(f"| {k} | {v} |" for k, v in rows)
     return (f"---\nlibrary_name: sedd_nb\ntags:\n- discrete-diffusion\n- sedd\n---\n\n# {name}\n\n"
@@ -316,32 +303,27 @@ def export_run(src, out, ema: bool = True, overwrite: bool = False) -> Path:
     _check_path('export_run', src, 'a run directory or checkpoint'); _check_path('export_run', out, 'a folder path')
     out = Path(out)
     b = load_run(src, ema=ema)
-    _check_export_target(out, Path(b['path']).parent, overwrite)
-    if b['cfg'].objective != 'sedd':
+    _check_export_target(out, Path(b.path).parent, overwrite)
+    if b.cfg.objective != 'sedd':
         raise ValueError(f"{src} is an autoregressive baseline (objective='ar'); only SEDD runs have a Hub layout.")
-    mc = b['model'].cfg
-    extra = dict(model_config=mc.to_dict(), train_config=_portable(b['cfg']), step=b['step'],
-                 weights='ema' if ema else 'raw', metrics=_run_metrics(Path(b['path'])))
-    state = {k: v.detach().cpu().contiguous() for k, v in to_paper_names(b['model'].state_dict()).items()}
+    mc = b.model.cfg
+    extra = dict(model_config=mc.to_dict(), train_config=_portable(b.cfg), step=b.step,
+                 weights='ema' if ema else 'raw', metrics=_run_metrics(Path(b.path)))
+    state = {k: v.detach().cpu().contiguous() for k, v in to_paper_names(b.model.state_dict()).items()}
     state[ROTARY_KEY] = _inv_freq(mc)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.', dir=out.parent))
     try:
-        (tmp/'config.json').write_text(json.dumps(hub_config(mc, b['cfg'].graph, b['noise'], extra), indent=2))
-        save_file(state, str(tmp/'model.safetensors'), metadata={'format': 'pt'})
-        b['tokenizer'].save(tmp/'tokenizer.json')
-        (tmp/'README.md').write_text(_model_card(out.name, {**b, 'cfg': TrainConfig(**extra['train_config'])}, extra['metrics']))
-        _normal_modes(tmp)
-        if out.exists(): shutil.rmtree(out)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            tmp.mkdir()
+            (tmp/'config.json').write_text(json.dumps(hub_config(mc, b.cfg.graph, b.noise, extra), indent=2))
+            save_file(state, str(tmp/'model.safetensors'), metadata={'format': 'pt'})
+            b.tokenizer.save(tmp/'tokenizer.json')
+            (tmp/'README.md').write_text(_model_card(out.name, dataclasses.replace(b, cfg=TrainConfig(**extra['train_config'])), extra['metrics']))
+            _normal_modes(tmp)
     except Exception as e:                   # a full disk: safetensors reports it as its own error, not an OSError
-        shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, OSError) or 'os error 28' in str(e).lower() or 'no space left' in str(e).lower():
             raise OSError(f"Could not write the export {out}: {why_write_failed(out.parent, e)}. Nothing was replaced; "
                           f"free space or pick another --out.") from None
-        raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
 
@@ -392,7 +374,7 @@ def _normal_modes(folder: Path):
     for p in folder.iterdir(): p.chmod(0o666 & ~umask)
 
 # %% ../nbs/09c_hub.ipynb #b89bab4d
-def load_checkpoint(path, ema: bool = True, device='cpu', tokenizer=None) -> dict:
+def load_checkpoint(path, ema: bool = True, device='cpu', tokenizer=None) -> LoadedModel:
     "Model (eval mode, EMA weights unless `ema=False`), graph, noise, tokenizer, cfg and step of a run dir, a checkpoint file, a Hub-layout folder or a Hub id."
     _check_path('load_checkpoint', path, 'a path or a Hub id')
     p = Path(path).expanduser()

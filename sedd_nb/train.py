@@ -16,12 +16,13 @@ import torch.nn as nn
 import torch.distributed as dist
 from tqdm import tqdm
 from . import data
+from .corpora import load_texts, write_text_atomic
+from .tokenizer import build_tokenizer, check_readable, decode_ids
 from .checkpoint import (APPLIED_ON_RESUME, RunLock, check_data, check_resume, checkpoint_paths, data_fingerprint,
                                 newest_readable, restore_training_state, save_checkpoint, sweep_run_dir, to_plain,
                                 training_state)
 from .checkpoint import check_out_dir, mark_run_dir
 from .config import TrainConfig, build_model, resolve_device
-from .data import decode_ids
 from .graphs import make_graph
 from .hub import load_checkpoint   # re-exported: `from sedd_nb.train import train, TrainConfig, load_checkpoint`
 from .likelihood import ar_nll, elbo
@@ -33,11 +34,10 @@ from .sampling import ar_generate, sample, sample_windows
 
 # %% auto #0
 __all__ = ['lr_factor', 'ema_update', 'batch_loss', 'evaluate_bpt', 'sample_texts', 'sample_seed', 'Procs', 'setup_processes',
-           'build_tokenizer', 'unknown_share', 'RunData', 'prepare_data', 'as_batch', 'Run', 'make_optimizer',
-           'step_unless_skipped', 'set_hyperparameters', 'autocast_for', 'score_entropy_for', 'start_run', 'train_step',
-           'accumulate_gradients', 'log', 'evaluate', 'preview', 'write_checkpoint', 'train', 'open_run_dir',
-           'resume_point', 'resume_notice', 'result_from_checkpoint', 'reads_back', 'settle', 'Meter', 'skip',
-           'plot_losses']
+           'RunData', 'prepare_data', 'as_batch', 'Run', 'make_optimizer', 'step_unless_skipped', 'set_hyperparameters',
+           'autocast_for', 'score_entropy_for', 'start_run', 'train_step', 'accumulate_gradients', 'log', 'evaluate',
+           'preview', 'write_checkpoint', 'train', 'open_run_dir', 'resume_point', 'resume_notice',
+           'result_from_checkpoint', 'reads_back', 'settle', 'Meter', 'skip', 'plot_losses']
 
 # %% ../nbs/10_train.ipynb #7f2cf73d
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -149,20 +149,6 @@ def setup_processes(cfg: TrainConfig) -> Procs:
     return Procs(ddp, rank, world, local, resolve_device(cfg.device, local))
 
 # %% ../nbs/10_train.ipynb #f5090314
-def build_tokenizer(cfg: TrainConfig, texts):
-    "The tokenizer named by `cfg.tokenizer`: 'char' (from `texts`), 'gpt2', or a saved tokenizer file."
-    if cfg.tokenizer == 'char': return data.CharTokenizer.from_texts(texts)
-    if cfg.tokenizer == 'gpt2': return data.GPT2Tokenizer.from_pretrained('gpt2')
-    if not Path(cfg.tokenizer).exists():
-        raise FileNotFoundError(f"tokenizer={cfg.tokenizer!r} is neither 'char', 'gpt2' nor an existing tokenizer file.")
-    return data.load_tokenizer(cfg.tokenizer)
-
-def unknown_share(ids, tokenizer) -> float:
-    "The share of `ids` (the first million) that are the tokenizer's unknown id (0 for tokenizers without one)."
-    unk = getattr(tokenizer, 'unk_id', None)
-    if unk is None or len(ids) == 0: return 0.0
-    return float((np.asarray(ids[:1_000_000]) == unk).mean())
-
 @dataclass
 class RunData:
     "The tokenizer, the data's fingerprint, one loader and one noise generator per shard, and the held-out batches."
@@ -171,12 +157,11 @@ class RunData:
 def prepare_data(cfg: TrainConfig, procs: Procs, saved=None, ckpt_path=None) -> RunData:
     "Corpus -> tokenizer -> token stream (checked against a resumed checkpoint) -> split -> per-shard loaders."
     if procs.ddp and not procs.master: dist.barrier()                  # rank 0 builds the caches first
-    texts = data.load_texts(cfg.corpus)
-    tok = build_tokenizer(cfg, texts)
+    texts = load_texts(cfg.corpus)
+    tok = build_tokenizer(cfg.tokenizer, texts)
     stream = data.token_stream(texts, tok, cache_dir=cfg.cache_dir)
-    if (frac := unknown_share(stream, tok)) > 0.01:
-        raise ValueError(f"tokenizer={cfg.tokenizer!r} maps {frac:.1%} of corpus={cfg.corpus!r} to its unknown token "
-                         f"(id {tok.unk_id}): it was built from other text. Use tokenizer='char' to build one from this corpus.")
+    check_readable(stream, tok, f"tokenizer={cfg.tokenizer!r} on corpus={cfg.corpus!r}",
+                   "Use tokenizer='char' to build one from this corpus.")
     fingerprint = data_fingerprint(tok, stream)
     if saved is not None: check_data(saved, fingerprint, cfg, ckpt_path)
     if procs.ddp and procs.master: dist.barrier()
@@ -284,9 +269,7 @@ def _write_run_files(run_dir: Path, tok, saved):
     metrics = run_dir / 'metrics.jsonl'
     if saved is None: metrics.unlink(missing_ok=True)          # a fresh start over a run killed before its first checkpoint
     else:
-        tmp = run_dir / f'.metrics.jsonl.tmp{os.getpid()}'
-        tmp.write_text(''.join(json.dumps(r) + '\n' for r in saved['history']))
-        os.replace(tmp, metrics)
+        write_text_atomic(metrics, ''.join(json.dumps(r) + '\n' for r in saved['history']))
 
 # %% ../nbs/10_train.ipynb #39463c08
 def train_step(run: Run, step: int, hook=None) -> tuple[torch.Tensor, torch.Tensor]:
