@@ -24,7 +24,7 @@ Sections of DIR/report.md (and DIR/report.json):
   kernel     bench/fused_loss.py's absorbing table at N = 16384, dim = 50,258, float32 and bfloat16 (time against
              eager and torch.compile, fraction of the bandwidth floor)
 """
-import argparse, contextlib, copy, json, os, statistics, subprocess, sys, time, types
+import argparse, contextlib, copy, importlib, json, os, statistics, subprocess, sys, time, types
 from pathlib import Path
 
 # bf16 dense tensor-core peak in FLOP/s by device-name substring (vendor data sheets, without sparsity)
@@ -95,7 +95,7 @@ def old_ema_update(ema_model, model, decay, ok=None):
 def switched_off(name, run):
     "Within the block, `run` steps with optimisation `name` switched off (restored after)."
     import torch
-    from sedd_nb import train as T
+    T = importlib.import_module("sedd_nb.train")   # the module (`sedd_nb.train` is also the function)
     from sedd_nb.model import SEDDModel, rotary_angles
     saved = {}
     if name == 'fused AdamW':

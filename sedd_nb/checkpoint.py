@@ -24,7 +24,7 @@ __all__ = ['CKPT_KEYS', 'CKPT_RE', 'RUN_MARK', 'TRAINER_FILES', 'FIXED_ON_RESUME
            'set_rng_states', 'training_state', 'restore_training_state', 'checkpoint_step', 'checkpoint_paths',
            'save_checkpoint', 'why_write_failed', 'read_checkpoint', 'newest_readable', 'RunLock', 'sweep_run_dir',
            'mark_run_dir', 'foreign_files', 'check_out_dir', 'data_fingerprint', 'check_resume', 'check_data',
-           'LoadedModel', 'check_weights', 'check_tokenizer_fits', 'load_run']
+           'LoadedModel', 'check_weights', 'check_tokenizer_fits', 'load_run', 'open_run_dir', 'result_from_checkpoint']
 
 # %% ../nbs/09b_checkpoint.ipynb #23c37755
 def _np_state_to_plain(st):
@@ -328,3 +328,31 @@ def load_run(path, ema: bool = True, device='cpu', tokenizer=None) -> LoadedMode
     model.load_state_dict(weights)
     return LoadedModel(model.to(device).eval(), make_graph(cfg.graph, st['vocab_size']), make_noise(cfg.noise),
                        tok, cfg, st['step'], str(path))
+
+# %% ../nbs/09b_checkpoint.ipynb #103325af
+def open_run_dir(cfg: TrainConfig) -> tuple[Path, Path | None]:
+    "The run directory, created if needed, and the topmost folder this call created (None if it existed)."
+    run = Path(cfg.out_dir)
+    for name, p in (('out_dir', run), ('cache_dir', Path(cfg.cache_dir) if cfg.cache_dir else None)):
+        if p is not None and p.exists() and not p.is_dir():
+            raise ValueError(f"{name}={str(p)!r} is a file, not a directory; pass a directory path.")
+    check_out_dir(run)                                          # a folder the trainer does not own is never touched
+    made = None
+    for p in [run, *run.parents]:
+        if p.exists(): break
+        made = p
+    run.mkdir(parents=True, exist_ok=True)
+    return run, made
+
+def result_from_checkpoint(run_dir: Path, saved: dict, master: bool) -> dict:
+    "The result of a run that already reached its last step, from its checkpoint (nothing is trained or logged)."
+    hist = list(saved['history'])
+    val = [h['val_bpt'] for h in hist if h.get('val_bpt') is not None]
+    samples = [h['samples'] for h in hist if 'samples' in h]
+    train_recs = [h for h in hist if 'loss_bits_tok' in h]
+    if master: print(f"already complete: {run_dir} is at step {saved['step']} of steps={saved['step']}; nothing changed. "
+                     f"Pass steps=N with N > {saved['step']} to continue it, or another out_dir for a new run.")
+    return dict(run_dir=str(run_dir), step=saved['step'], train=train_recs[-1] if train_recs else None,
+                val_bpt=val[-1] if val else None, samples=samples[-1] if samples else [], bad_steps=saved['bad_steps'],
+                history=hist, complete=True)
+

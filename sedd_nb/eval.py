@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/eval.html.md"""
 
 # %% ../nbs/13_eval.ipynb #592c5e93
 from __future__ import annotations
-import math, os, re, time
+import contextlib, math, os, re, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ from .tokenizer import check_readable
 __all__ = ['DETOKENIZERS', 'EVAL_SETS', 'wikitext_detokenize', 'ptb_detokenize', 'lambada_detokenize', 'lm1b_detokenize',
            'eval_texts', 'chunk_stream', 'encode_docs', 'score_blocks', 'zero_shot_ppl', 'heldout_tokens',
            'generative_ppl', 'gpt2_generative_ppl', 'corpus_words', 'known_word_rate', 'distinct_n', 'char_entropy',
-           'sample_report', 'format_report', 'sampling_sweep', 'plot_tradeoff']
+           'sample_report', 'format_report', 'sampling_sweep', 'plot_tradeoff', 'evaluate_bpt']
 
 # %% ../nbs/13_eval.ipynb #0b4942a5
 def _join_clitics(s: str) -> str:
@@ -337,3 +337,25 @@ def plot_tradeoff(rows, refs: dict | None = None, ax=None):
     ax.set_xscale('log', base=2); ax.set_yscale('log')
     ax.set_xlabel('sampler steps'); ax.set_ylabel('generative perplexity'); ax.legend(fontsize=8)
     return ax
+
+# %% ../nbs/13_eval.ipynb #0518bedc
+@torch.no_grad()
+def evaluate_bpt(model, graph, noise, batches, objective='sedd', n_t=8, bos_id=None, seed=0, amp_ctx=None):
+    "Held-out bits per token of `model` over `batches` (iterable of x0 or (x0, mask)): ELBO for SEDD, exact NLL for AR."
+    was_training = model.training; model.eval()
+    total_nats, total_tok = 0.0, 0
+    first = next(iter(batches))
+    device = (first[0] if isinstance(first, (tuple, list)) else first).device
+    g = torch.Generator(device=device).manual_seed(seed)
+    for b in batches:
+        x0, mask = b if isinstance(b, (tuple, list)) else (b, None)
+        with (amp_ctx or contextlib.nullcontext()):
+            if objective == 'ar': nats = ar_nll(model, x0, bos_id, mask)
+            else:   # one x_t draw per node and all rows in one call, so score_fn sees the same rows as `mask`
+                nats = elbo(ModelScore(model, mask), graph, noise, x0, n_t=n_t, mc=1, mask=mask,
+                            generator=g, chunk=max(4096, len(x0)))
+        total_nats += float(nats.double().sum())
+        total_tok += int(mask.sum()) if mask is not None else x0.numel()
+    model.train(was_training)
+    return total_nats / (total_tok * math.log(2))
+

@@ -21,11 +21,12 @@ from .tokenizer import build_tokenizer, check_readable, decode_ids
 from .checkpoint import (APPLIED_ON_RESUME, RunLock, check_data, check_resume, checkpoint_paths, data_fingerprint,
                                 newest_readable, restore_training_state, save_checkpoint, sweep_run_dir, to_plain,
                                 training_state)
-from .checkpoint import check_out_dir, mark_run_dir
+from .checkpoint import mark_run_dir, open_run_dir, result_from_checkpoint
 from .config import TrainConfig, build_model, resolve_device
 from .graphs import make_graph
 from .hub import load_checkpoint   # re-exported: `from sedd_nb.train import train, TrainConfig, load_checkpoint`
-from .likelihood import ar_nll, elbo
+from .likelihood import ar_nll
+from .eval import evaluate_bpt
 from .losses import dse_loss
 from .blocks import sample_blocks
 from .model import ModelScore, ReuseUnchanged, SEDDModel, block_size_of
@@ -33,11 +34,11 @@ from .noise import make_noise
 from .sampling import ar_generate, sample, sample_windows
 
 # %% auto #0
-__all__ = ['lr_factor', 'ema_update', 'batch_loss', 'evaluate_bpt', 'sample_texts', 'sample_seed', 'Procs', 'setup_processes',
-           'RunData', 'prepare_data', 'as_batch', 'Run', 'make_optimizer', 'step_unless_skipped', 'set_hyperparameters',
+__all__ = ['lr_factor', 'ema_update', 'batch_loss', 'sample_texts', 'sample_seed', 'Procs', 'setup_processes', 'RunData',
+           'prepare_data', 'as_batch', 'Run', 'make_optimizer', 'step_unless_skipped', 'set_hyperparameters',
            'autocast_for', 'score_entropy_for', 'start_run', 'train_step', 'accumulate_gradients', 'log', 'evaluate',
-           'preview', 'write_checkpoint', 'train', 'open_run_dir', 'resume_point', 'resume_notice',
-           'result_from_checkpoint', 'reads_back', 'settle', 'Meter', 'skip', 'plot_losses']
+           'preview', 'write_checkpoint', 'train', 'resume_point', 'resume_notice', 'reads_back', 'settle', 'Meter',
+           'skip', 'plot_losses']
 
 # %% ../nbs/10_train.ipynb #7f2cf73d
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -71,26 +72,6 @@ def batch_loss(model, graph, noise, x0, mask=None, objective: str = 'sedd', gene
                     t_sampling=t_sampling).float()
 
 # %% ../nbs/10_train.ipynb #13bf7200
-@torch.no_grad()
-def evaluate_bpt(model, graph, noise, batches, objective='sedd', n_t=8, bos_id=None, seed=0, amp_ctx=None):
-    "Held-out bits per token of `model` over `batches` (iterable of x0 or (x0, mask)): ELBO for SEDD, exact NLL for AR."
-    was_training = model.training; model.eval()
-    total_nats, total_tok = 0.0, 0
-    first = next(iter(batches))
-    device = (first[0] if isinstance(first, (tuple, list)) else first).device
-    g = torch.Generator(device=device).manual_seed(seed)
-    for b in batches:
-        x0, mask = b if isinstance(b, (tuple, list)) else (b, None)
-        with (amp_ctx or contextlib.nullcontext()):
-            if objective == 'ar': nats = ar_nll(model, x0, bos_id, mask)
-            else:   # one x_t draw per node and all rows in one call, so score_fn sees the same rows as `mask`
-                nats = elbo(ModelScore(model, mask), graph, noise, x0, n_t=n_t, mc=1, mask=mask,
-                            generator=g, chunk=max(4096, len(x0)))
-        total_nats += float(nats.double().sum())
-        total_tok += int(mask.sum()) if mask is not None else x0.numel()
-    model.train(was_training)
-    return total_nats / (total_tok * math.log(2))
-
 @torch.no_grad()
 def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='sedd', prompt=None, seed=0,
                  device='cpu', amp_ctx=None, progress=False, top_p=None, temperature=None, unmask='random',
@@ -396,20 +377,6 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
                     bad_steps=run.bad_total, history=run.history)
 
 # %% ../nbs/10_train.ipynb #8eb2543d
-def open_run_dir(cfg: TrainConfig) -> tuple[Path, Path | None]:
-    "The run directory, created if needed, and the topmost folder this call created (None if it existed)."
-    run = Path(cfg.out_dir)
-    for name, p in (('out_dir', run), ('cache_dir', Path(cfg.cache_dir) if cfg.cache_dir else None)):
-        if p is not None and p.exists() and not p.is_dir():
-            raise ValueError(f"{name}={str(p)!r} is a file, not a directory; pass a directory path.")
-    check_out_dir(run)                                          # a folder the trainer does not own is never touched
-    made = None
-    for p in [run, *run.parents]:
-        if p.exists(): break
-        made = p
-    run.mkdir(parents=True, exist_ok=True)
-    return run, made
-
 def resume_point(cfg: TrainConfig, run_dir: Path, master: bool = True):
     "(checkpoint state, path) to resume from, checked against `cfg`; (None, None) for a fresh run."
     if master:
@@ -436,17 +403,6 @@ def resume_notice(saved: dict, cfg: TrainConfig) -> str:
     lr_note = f"; the learning rate at step {s} goes from {before:.3g} to {after:.3g}" if not math.isclose(before, after) else ''
     return ', '.join(changes) + f" (applied from step {s + 1}{lr_note})"
 
-def result_from_checkpoint(run_dir: Path, saved: dict, master: bool) -> dict:
-    "The result of a run that already reached its last step, from its checkpoint (nothing is trained or logged)."
-    hist = list(saved['history'])
-    val = [h['val_bpt'] for h in hist if h.get('val_bpt') is not None]
-    samples = [h['samples'] for h in hist if 'samples' in h]
-    train_recs = [h for h in hist if 'loss_bits_tok' in h]
-    if master: print(f"already complete: {run_dir} is at step {saved['step']} of steps={saved['step']}; nothing changed. "
-                     f"Pass steps=N with N > {saved['step']} to continue it, or another out_dir for a new run.")
-    return dict(run_dir=str(run_dir), step=saved['step'], train=train_recs[-1] if train_recs else None,
-                val_bpt=val[-1] if val else None, samples=samples[-1] if samples else [], bad_steps=saved['bad_steps'],
-                history=hist, complete=True)
 
 # %% ../nbs/10_train.ipynb #8f817519
 def reads_back(cfg: TrainConfig, done: int) -> bool:
