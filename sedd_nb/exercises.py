@@ -21,7 +21,7 @@ from .likelihood import perplexity, prior_kl
 from .model import apply_rotary, block_mask, rotary_angles
 from .data import pad_batch
 from .config import TrainConfig
-from .train import lr_factor
+from .optim import lr_factor
 
 # %% auto #0
 __all__ = ['GRADERS', 'Grade', 'mismatch', 'grade', 'grade_concrete_score', 'grade_energy_score', 'grade_score_entropy_terms',
@@ -347,5 +347,5 @@ def grade_block_mask(fn) -> Grade:
 GRADERS = {'00': [grade_concrete_score, grade_energy_score], '01': [grade_score_entropy_terms],
            '02': [grade_transition_ratio], '03': [grade_log_expm1, grade_uniform_transition], '04': [grade_loglinear],
            '05': [grade_absorbing_dse], '06': [grade_uniform_euler_step, grade_next_unmask_sigma],
-           '07': [grade_uniform_prior_kl], '08': [grade_apply_rotary], '09': [grade_pad], '10': [grade_lr_factor],
+           '07': [grade_uniform_prior_kl], '08': [grade_apply_rotary], '09': [grade_pad], '09d': [grade_lr_factor],
            '13': [grade_perplexity], '15': [grade_block_mask]}

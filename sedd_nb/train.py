@@ -26,6 +26,7 @@ from .config import TrainConfig, build_model, resolve_device
 from .graphs import make_graph
 from .hub import load_checkpoint   # re-exported: `from sedd_nb.train import train, TrainConfig, load_checkpoint`
 from .likelihood import ar_nll
+from .optim import ema_update, lr_factor, make_optimizer, set_hyperparameters, step_unless_skipped
 from .eval import evaluate_bpt
 from .losses import dse_loss
 from .blocks import sample_blocks
@@ -34,34 +35,10 @@ from .noise import make_noise
 from .sampling import ar_generate, sample, sample_windows
 
 # %% auto #0
-__all__ = ['lr_factor', 'ema_update', 'batch_loss', 'sample_texts', 'sample_seed', 'Procs', 'setup_processes', 'RunData',
-           'prepare_data', 'as_batch', 'Run', 'make_optimizer', 'step_unless_skipped', 'set_hyperparameters',
+__all__ = ['batch_loss', 'sample_texts', 'sample_seed', 'Procs', 'setup_processes', 'RunData', 'prepare_data', 'as_batch', 'Run',
            'autocast_for', 'score_entropy_for', 'start_run', 'train_step', 'accumulate_gradients', 'log', 'evaluate',
            'preview', 'write_checkpoint', 'train', 'resume_point', 'resume_notice', 'reads_back', 'settle', 'Meter',
            'skip', 'plot_losses']
-
-# %% ../nbs/10_train.ipynb #7f2cf73d
-def lr_factor(step: int, cfg: TrainConfig) -> float:
-    "Multiplier of `cfg.lr` at optimizer step `step` (0-based): linear warmup, then cosine decay or constant."
-    if step < cfg.warmup: return (step + 1) / cfg.warmup
-    if cfg.schedule == 'constant': return 1.0
-    span = max(cfg.steps - 1 - cfg.warmup, 1)
-    progress = min((step - cfg.warmup) / span, 1.0)
-    return cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress))
-
-# %% ../nbs/10_train.ipynb #43a50f5e
-@torch.no_grad()
-def ema_update(ema_model: nn.Module, model: nn.Module, decay: float, ok: torch.Tensor | None = None):
-    "In place: `ema_model`'s float parameters and buffers <- decay * themselves + (1 - decay) * `model`'s; kept where `ok` is False."
-    mine = [*ema_model.parameters(), *ema_model.buffers()]
-    theirs = [*model.parameters(), *model.buffers()]
-    for e, p in zip(mine, theirs):
-        if not e.is_floating_point(): e.copy_(p)
-    for dt in {e.dtype for e in mine if e.is_floating_point()}:     # one fused lerp per dtype
-        es = [e for e in mine if e.dtype == dt]
-        ps = [p.to(dt) for e, p in zip(mine, theirs) if e.dtype == dt]
-        w = 1 - decay if ok is None else (1 - decay) * ok.to(device=es[0].device, dtype=dt)
-        torch._foreach_lerp_(es, ps, w)
 
 # %% ../nbs/10_train.ipynb #1193998a
 def batch_loss(model, graph, noise, x0, mask=None, objective: str = 'sedd', generator=None, score_entropy=None,
@@ -176,31 +153,6 @@ class Run:
 
     @property
     def vocab_size(self) -> int: return self.data.tok.vocab_size
-
-def make_optimizer(model: nn.Module, cfg: TrainConfig, fused: bool | None = None) -> torch.optim.AdamW:
-    "AdamW over two groups, matrices (decayed) and everything else (not): fused on CUDA (or when `fused`), else foreach."
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and 'emb' not in n]
-    rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and 'emb' not in n)]
-    if fused is None: fused = all(p.is_cuda for p in decay + rest)
-    kind = dict(fused=True) if fused else dict(foreach=True)     # foreach: the same numbers as the plain loop
-    opt = torch.optim.AdamW([dict(params=decay), dict(params=rest)], lr=cfg.lr, eps=1e-8, **kind)
-    set_hyperparameters(opt, cfg)
-    return opt
-
-def step_unless_skipped(opt: torch.optim.Optimizer, ok: torch.Tensor):
-    "`opt.step()` if the 0-d bool tensor `ok` is True: decided on the device by fused AdamW, on the host otherwise."
-    if not opt.defaults.get('fused'):
-        if bool(ok): opt.step()                  # the foreach optimizer cannot skip by itself: one host sync
-        return
-    opt.found_inf = (~ok).float()                # fused AdamW leaves params, moments and step count alone if != 0
-    try: opt.step()
-    finally: del opt.found_inf
-
-def set_hyperparameters(opt, cfg: TrainConfig):
-    "The config's betas and weight decay on every group (group 1 never decays); the learning rate is set per step."
-    for i, g in enumerate(opt.param_groups):
-        g['betas'] = (cfg.beta1, cfg.beta2)
-        g['weight_decay'] = cfg.weight_decay if i == 0 else 0.0
 
 def autocast_for(cfg: TrainConfig, device: torch.device):
     "bf16 autocast on CUDA (`amp`), or on CPU when asked (`amp_cpu`); otherwise a context that does nothing."

@@ -7,6 +7,7 @@ import pytest
 
 from sedd_nb.cli import run_cli
 from sedd_nb.config import TrainConfig
+from sedd_nb.corpora import load_texts
 from sedd_nb.train import train
 
 BLOCKS = dict(block_size=4, output='subs', sigma_cond=False)      # the block model of issue 30's cases
@@ -53,3 +54,33 @@ def snapshot(folder) -> dict:
     folder = Path(folder)
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
             for p in sorted(folder.rglob('*'))}
+
+
+# A run on a local copy of part of the embedded corpus (about 60,000 characters), for the cases that edit the corpus.
+TEXT = ''.join(load_texts('pydoc')[:40])
+
+
+def tiny(out, corpus, steps=2, **kw):
+    "`char_tiny` on the text file `corpus` for `steps` steps, quiet, its token cache beside the run."
+    return TrainConfig.char_tiny(out_dir=str(out), corpus=str(corpus), steps=steps, ckpt_every=2, progress=False,
+                                 sample_steps=2, n_samples=1, cache_dir=str(Path(out).parent / 'cache'), **kw)
+
+
+@pytest.fixture
+def corpus_run(tmp_path):
+    "(run directory, corpus file) of a 2-step run on a copy of `TEXT`; its own for each test, which may edit it."
+    corpus = tmp_path / 'corpus.txt'; corpus.write_text(TEXT)
+    quiet(train, tiny(tmp_path / 'runs' / 'a', corpus))
+    return tmp_path / 'runs' / 'a', corpus
+
+
+def cli_err(*argv) -> tuple[int, str]:
+    "(exit code, stderr) of `sedd_nb *argv`, which must exit."
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), pytest.raises(SystemExit) as e:
+        run_cli([str(a) for a in argv])
+    return e.value.code, err.getvalue()
+
+
+def listing(d): return sorted(str(p.relative_to(d)) for p in Path(d).rglob('*'))
+

@@ -26,6 +26,25 @@ ZERO_SCORE = lambda xt, s: torch.zeros(*xt.shape, 5)
 MODEL = SEDDModel(ModelConfig.tiny(5)).eval()
 
 
+# the cases below came from the third round of bad inputs (issue 23)
+import contextlib, io, json, os, stat, subprocess, sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sedd_nb import data
+from sedd_nb.cli import run_cli
+from sedd_nb.eval import zero_shot_ppl
+from sedd_nb.hub import export_run
+from sedd_nb.sampling import sample
+from sedd_nb.graphs import Absorbing
+from sedd_nb.noise import LogLinearNoise
+from sedd_nb.train import TrainConfig, train, load_checkpoint, checkpoint_paths
+from conftest import TEXT, cli_err, listing, quiet, tiny
+
+
 @pytest.fixture(scope='session')
 def run(tmp_path_factory):
     "A finished 4-step char_tiny run (checkpoints at steps 2 and 4) and its cache folder."
@@ -321,3 +340,65 @@ def test_cli_errors(run, argv, words):
 def test_cli_device_cuda_without_cuda(run):
     code, err = cli('sample', '--ckpt', str(run), '--device', 'cuda', '--steps', '2', '--n', '1')
     assert code == 2 and "device='cuda:0' but CUDA is not available" in err, err
+
+
+def test_eval_refuses_text_the_model_cannot_read(corpus_run, tmp_path):
+    r, _ = corpus_run
+    (tmp_path / 'greek.txt').write_text('\u03b1\u03b2\u03b3\u03b4 ' * 300)
+    code, err = cli_err('eval', '--ckpt', r, '--dataset', tmp_path / 'greek.txt', '--n-t', 2, '--mc', 1)
+    assert code == 2 and "maps to the tokenizer's unknown token" in err, err
+    ok = quiet(zero_shot_ppl, load_checkpoint(r), [TEXT[:500]], n_t=2, mc=1, progress=False)
+    assert ok['n_tokens'] > 0
+
+
+def test_a_duplicated_override_is_refused():
+    code, err = cli_err('train', '--preset', 'char_tiny', 'steps=5', 'steps=7')
+    assert code == 2 and 'steps is given twice' in err, err
+
+
+def test_a_causal_sedd_model_is_refused():
+    with pytest.raises(ValueError, match='model_kw sets causal, which the run decides'):
+        TrainConfig.char_tiny(model_kw={'causal': True})
+
+
+@pytest.mark.parametrize('argv, words', [
+    (['train', '--preset', 'char_tiny', f'seed={2**64}'], 'seed=18446744073709551616 is too large'),
+    (['train', '--preset', 'char_tiny', f'steps={2**64}'], 'steps=18446744073709551616 is too large'),
+    (['sample', '--ckpt', 'x', '--steps', str(2**64)], 'must be at most 10**9, got 18446744073709551616'),
+    (['sample', '--ckpt', 'x', '--seed', str(2**64)], 'must be an integer in [0, 2**63)'),
+    (['train', '--preset', 'char_tiny', 'steps=1e3'], 'write integers in digits, e.g. steps=1000'),
+], ids=['seed 2**64', 'steps 2**64', 'sample steps 2**64', 'sample seed 2**64', 'steps 1e3'])
+def test_one_line_messages(argv, words, tmp_path):
+    code, err = cli_err(*argv, *([f'out_dir={tmp_path}/r'] if argv[0] == 'train' else []))
+    assert code == 2 and words in err and 'Traceback' not in err, err
+    assert not (tmp_path / 'r').exists()
+
+
+def test_numpy_numbers_are_accepted():
+    cfg = TrainConfig.char_tiny(steps=np.int64(6), seed=np.int32(1), lr=np.float64(2e-3))
+    assert (type(cfg.steps), type(cfg.seed), type(cfg.lr)) == (int, int, float)
+    assert TrainConfig(**json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+@pytest.mark.parametrize('kw, exc, words', [
+    (dict(generator=0), TypeError, 'generator must be a torch.Generator or None, got int'),
+    (dict(top_p='0.9'), ValueError, "top_p must be in (0, 1]; got '0.9' (a string: pass a number)"),
+])
+def test_sample_argument_types(kw, exc, words):
+    with pytest.raises(exc) as e:
+        sample(lambda xt, s: torch.zeros(*xt.shape, 5), Absorbing(4), LogLinearNoise(), (1, 4), 2, **kw)
+    assert words in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize('fn, words', [
+    (lambda: load_checkpoint(None), 'load_checkpoint takes a path or a Hub id'),
+    (lambda: load_checkpoint(123), 'load_checkpoint takes a path or a Hub id'),
+    (lambda: export_run('runs/x', None), 'export_run takes a folder path'),
+])
+def test_loader_arguments_of_the_wrong_type(fn, words):
+    with pytest.raises(TypeError, match=words): fn()
+
+
+def test_paths_are_accepted_in_the_config(tmp_path):
+    assert TrainConfig.char_tiny(out_dir=tmp_path / 'r').out_dir == str(tmp_path / 'r')
+

@@ -22,7 +22,10 @@ def closing_cells(nb_path):
 
 
 def test_every_chapter_is_checked():
-    assert len(CHAPTERS) == 19, [p.name for p in CHAPTERS]      # 00-15, with 09a, 09b and 09c
+    "The chapters checked here are exactly the chapters 00-15 of the docs' sidebar (a lettered one included)."
+    listed = re.findall(r'^\s*-\s*(\S+\.ipynb)\s*$', (NBS/'sidebar.yml').read_text(), flags=re.M)
+    assert [p.name for p in CHAPTERS] == sorted(n for n in listed if re.match(r'(0\d|1[0-5])', n))
+    assert len(CHAPTERS) >= 19
 
 
 @pytest.mark.parametrize('nb', CHAPTERS, ids=lambda p: p.stem)

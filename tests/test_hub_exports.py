@@ -11,6 +11,25 @@ from sedd_nb.hub import export_run, load_checkpoint
 from conftest import cli, quiet
 
 
+# the cases below came from the third round of bad inputs (issue 23)
+import contextlib, io, json, os, stat, subprocess, sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sedd_nb import data
+from sedd_nb.cli import run_cli
+from sedd_nb.eval import zero_shot_ppl
+from sedd_nb.hub import export_run
+from sedd_nb.sampling import sample
+from sedd_nb.graphs import Absorbing
+from sedd_nb.noise import LogLinearNoise
+from sedd_nb.train import TrainConfig, train, load_checkpoint, checkpoint_paths
+from conftest import TEXT, cli_err, listing, quiet, tiny
+
+
 @pytest.fixture(scope='module')
 def block_export(block_run, tmp_path_factory):
     return quiet(export_run, block_run, tmp_path_factory.mktemp('exports') / 'blocks')
@@ -86,3 +105,50 @@ def test_an_export_under_a_file_is_named(tiny_run, tmp_path):
     (tmp_path / 'f').write_text('x')
     code, out, err = cli('export', '--ckpt', tiny_run, '--out', tmp_path / 'f' / 'hub')
     assert code == 2 and 'which is a file; pick a folder path' in err, err
+
+
+@pytest.mark.parametrize('where', ['run', 'inside', 'parent', 'grandparent'])
+def test_export_never_writes_over_a_run(corpus_run, where):
+    r, _ = corpus_run
+    out = {'run': r, 'inside': r / 'hub', 'parent': r.parent, 'grandparent': r.parent.parent}[where]
+    before = listing(r.parent.parent)
+    code, err = cli_err('export', '--ckpt', r, '--out', out, '--overwrite')
+    assert code == 2 and 'run directory' in err and 'Traceback' not in err, err
+    assert listing(r.parent.parent) == before                       # nothing deleted, nothing added
+
+
+def test_export_overwrite_replaces_only_a_previous_export(corpus_run, tmp_path):
+    r, _ = corpus_run
+    (tmp_path / 'notes').mkdir(); (tmp_path / 'notes' / 'keep.txt').write_text('mine')
+    code, err = cli_err('export', '--ckpt', r, '--out', tmp_path / 'notes', '--overwrite')
+    assert code == 2 and 'replaces only a previous export' in err, err
+    assert (tmp_path / 'notes' / 'keep.txt').read_text() == 'mine'
+    quiet(export_run, r, tmp_path / 'pub'); quiet(export_run, r, tmp_path / 'pub', overwrite=True)
+
+
+def test_export_carries_no_machine_path_and_normal_modes(corpus_run, tmp_path):
+    r, _ = corpus_run
+    out = quiet(export_run, r, tmp_path / 'pub')
+    text = (out / 'config.json').read_text() + (out / 'README.md').read_text()
+    assert str(tmp_path) not in text and '/tmp' not in text, text
+    umask = os.umask(0); os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask
+    assert {stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {0o666 & ~umask}
+    assert load_checkpoint(out)['cfg'].out_dir == 'a'
+
+
+def test_partial_last_metrics_line_does_not_block_export(corpus_run, tmp_path):
+    r, _ = corpus_run
+    with open(r / 'metrics.jsonl', 'a') as f: f.write('{"step": 3, "loss_bi')
+    out = quiet(export_run, r, tmp_path / 'pub')
+    assert (out / 'README.md').exists()
+
+
+def test_newer_train_config_key_in_a_hub_export_is_named(corpus_run, tmp_path):
+    r, _ = corpus_run
+    out = quiet(export_run, r, tmp_path / 'pub')
+    cfg = json.loads((out / 'config.json').read_text()); cfg['sedd_nb']['train_config']['block_size'] = 4
+    (out / 'config.json').write_text(json.dumps(cfg))
+    code, err = cli_err('sample', '--ckpt', out, '--steps', 2, '--n', 1)
+    assert code == 2 and 'does not know: block_size' in err and 'Upgrade sedd_nb' in err, err
+
