@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from sedd_nb.checkpoint import state_diff
+
 SCRIPT = textwrap.dedent('''
     import sys, torch
     torch.set_num_threads(1)
@@ -26,15 +28,8 @@ ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONHASH
 
 def equal_states(a, b):
     "Names of the parts of two checkpoints that differ (empty: bitwise equal)."
-    diff = []
-    for part in ('model', 'ema'):
-        if any(not torch.equal(a[part][k], b[part][k]) for k in a[part]): diff.append(part)
-    sa, sb = a['optimizer']['state'], b['optimizer']['state']
-    if any(not torch.equal(torch.as_tensor(sa[i][k]), torch.as_tensor(sb[i][k])) for i in sa for k in sa[i]): diff.append('optimizer')
-    if [g['lr'] for g in a['optimizer']['param_groups']] != [g['lr'] for g in b['optimizer']['param_groups']]: diff.append('learning rate')
-    if not torch.equal(a['rng']['torch'], b['rng']['torch']): diff.append('rng')
-    if json.dumps(a['shards'], default=str) != json.dumps(b['shards'], default=str): diff.append('loader')
-    return diff
+    parts = ('model', 'ema', 'optimizer', 'rng', 'shards')
+    return sorted({d.split('.')[0].split('[')[0] for d in state_diff({p: a[p] for p in parts}, {p: b[p] for p in parts})})
 
 
 def log_key(run):

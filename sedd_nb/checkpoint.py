@@ -24,7 +24,8 @@ __all__ = ['CKPT_KEYS', 'CKPT_RE', 'RUN_MARK', 'TRAINER_FILES', 'FIXED_ON_RESUME
            'set_rng_states', 'training_state', 'restore_training_state', 'checkpoint_step', 'checkpoint_paths',
            'save_checkpoint', 'why_write_failed', 'read_checkpoint', 'newest_readable', 'RunLock', 'sweep_run_dir',
            'mark_run_dir', 'foreign_files', 'check_out_dir', 'data_fingerprint', 'check_resume', 'check_data',
-           'LoadedModel', 'check_weights', 'check_tokenizer_fits', 'load_run', 'open_run_dir', 'result_from_checkpoint']
+           'LoadedModel', 'check_weights', 'check_tokenizer_fits', 'state_diff', 'load_run', 'open_run_dir',
+           'result_from_checkpoint']
 
 # %% ../nbs/09b_checkpoint.ipynb #23c37755
 def _np_state_to_plain(st):
@@ -301,6 +302,25 @@ def check_tokenizer_fits(tok, n_tokens: int, where, advice: str):
     "Refuse a tokenizer whose size is not the `n_tokens` the model was trained on."
     if tok.vocab_size != n_tokens:
         raise ValueError(f"The tokenizer has {tok.vocab_size} tokens but {where} was trained on {n_tokens}; {advice}")
+
+# %% ../nbs/09b_checkpoint.ipynb #87133271
+def state_diff(a, b, at: str = '') -> list[str]:
+    """Where two states (nested dicts, lists and tuples of tensors, arrays and plain values: a state dict, an optimizer
+    state, a whole checkpoint) differ bit for bit: one path per difference, `[]` when they are equal."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = [k for k in a if k in b]
+        return ([f"{at}.{k}: only in the first" if at else f"{k}: only in the first" for k in a if k not in b] +
+                [f"{at}.{k}: only in the second" if at else f"{k}: only in the second" for k in b if k not in a] +
+                [d for k in keys for d in state_diff(a[k], b[k], f"{at}.{k}" if at else str(k))])
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if len(a) != len(b): return [f"{at}: {len(a)} vs {len(b)} items"]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in state_diff(x, y, f"{at}[{i}]")]
+    if torch.is_tensor(a) or torch.is_tensor(b):
+        same = (torch.is_tensor(a) and torch.is_tensor(b) and a.dtype == b.dtype and a.shape == b.shape
+                and torch.equal(a.cpu(), b.cpu()))
+    elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray): same = np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype
+    else: same = type(a) == type(b) and (a == b or (a != a and b != b))          # NaN == NaN for plain floats
+    return [] if same else [at or '(the whole state)']
 
 # %% ../nbs/09b_checkpoint.ipynb #83f8db12
 def _run_file(run_dir: Path, name, path) -> Path:

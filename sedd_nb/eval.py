@@ -24,7 +24,7 @@ from .tokenizer import check_readable
 
 # %% auto #0
 __all__ = ['DETOKENIZERS', 'EVAL_SETS', 'wikitext_detokenize', 'ptb_detokenize', 'lambada_detokenize', 'lm1b_detokenize',
-           'eval_texts', 'chunk_stream', 'encode_docs', 'score_blocks', 'zero_shot_ppl', 'heldout_tokens',
+           'eval_texts', 'chunk_stream', 'encode_docs', 'score_chunks', 'zero_shot_ppl', 'heldout_tokens',
            'generative_ppl', 'gpt2_generative_ppl', 'corpus_words', 'known_word_rate', 'distinct_n', 'char_entropy',
            'sample_report', 'format_report', 'sampling_sweep', 'plot_tradeoff', 'evaluate_bpt']
 
@@ -141,7 +141,7 @@ def encode_docs(docs, tokenizer) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 @torch.no_grad()
-def score_blocks(bundle, blocks: torch.Tensor,   # (N, L) tokens, all of one length
+def score_chunks(bundle, blocks: torch.Tensor,   # (N, L) tokens, all of one length
                  n_t: int = 32, mc: int = 4, seed: int = 0, enumerate_xt: bool = False) -> torch.Tensor:
     "Nats per block (N,) float64: SEDD ELBO (n_t Gauss-Legendre nodes, mc draws of xt) or exact AR NLL."
     model, graph, noise, tok, objective, _ = _parts(bundle)
@@ -185,7 +185,7 @@ def zero_shot_ppl(bundle,                     # dict from `load_checkpoint`: mod
                        "corpus's characters, or a model trained on this text.")
     full, rest = chunk_stream(tokens, L)
     batches = [full[i:i + batch_size] for i in range(0, len(full), batch_size)] + ([rest] if rest is not None else [])
-    block_nats = [score_blocks(bundle, b, n_t, mc, seed + i, enumerate_xt)
+    block_nats = [score_chunks(bundle, b, n_t, mc, seed + i, enumerate_xt)
                   for i, b in enumerate(tqdm(batches, desc=f'ppl {name}', disable=not progress))]
     block_nats = torch.cat(block_nats)
     nats, n = float(block_nats.sum()), len(tokens)

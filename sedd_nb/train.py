@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/train.html.md"""
 
 # %% ../nbs/10_train.ipynb #8b8a3660
 from __future__ import annotations
-import contextlib, copy, functools, json, math, os, random, shutil, time, warnings
+import contextlib, copy, functools, json, math, os, random, shutil, sys, time, types, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,12 +127,12 @@ def prepare_data(cfg: TrainConfig, procs: Procs, saved=None, ckpt_path=None) -> 
     except ValueError: train_stream, val_stream = data.split_stream(stream, cfg.val_frac)        # one long document
     n_shards, micro = procs.world * cfg.grad_accum, cfg.batch_size // (procs.world * cfg.grad_accum)
     shard_ids = [procs.rank * cfg.grad_accum + a for a in range(cfg.grad_accum)]
-    loaders = [data.BlockLoader(train_stream, cfg.seq_len, micro, rank=j, world_size=n_shards, seed=cfg.seed,
+    loaders = [data.ChunkLoader(train_stream, cfg.seq_len, micro, rank=j, world_size=n_shards, seed=cfg.seed,
                                 what='training split') for j in shard_ids]
     gens = [torch.Generator(device=procs.device).manual_seed(cfg.seed * 1_000_003 + 17 + j) for j in shard_ids]
     val_batches = None
     if procs.master:
-        vit = iter(data.BlockLoader(val_stream, cfg.seq_len, micro, seed=cfg.seed, shuffle=False,
+        vit = iter(data.ChunkLoader(val_stream, cfg.seq_len, micro, seed=cfg.seed, shuffle=False,
                                     what=f"held-out split (the last val_frac={cfg.val_frac} of the stream)"))
         val_batches = [as_batch(next(vit), procs.device) for _ in range(cfg.eval_batches)]
     return RunData(tok, fingerprint, shard_ids, loaders, gens, val_batches)
@@ -327,6 +327,13 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
         if procs.ddp: dist.destroy_process_group()
         return dict(run_dir=str(run_dir), step=cfg.steps, train=last_train, val_bpt=val_bpt, samples=samples,
                     bad_steps=run.bad_total, history=run.history)
+
+# %% ../nbs/10_train.ipynb #d45b324a
+class _CallableModule(types.ModuleType):
+    "This module, callable: `sedd_nb.train(cfg)` is `sedd_nb.train.train(cfg)`."
+    def __call__(self, *args, **kw): return train(*args, **kw)
+
+if __name__ == 'sedd_nb.train': sys.modules[__name__].__class__ = _CallableModule
 
 # %% ../nbs/10_train.ipynb #8eb2543d
 def resume_point(cfg: TrainConfig, run_dir: Path, master: bool = True):
