@@ -69,7 +69,8 @@ class StaticKV:
         "Empty the cache for `B` rows (buffers, and the graphs recorded on them, are made again only for a new shape)."
         cfg = self.model.cfg
         shape = (B, cfg.n_heads, cfg.max_len, cfg.head_dim)
-        if self.layers is None or self.layers[0]['k'].shape != shape or self.layers[0]['k'].dtype != dtype:
+        k = None if self.layers is None else self.layers[0]['k']
+        if k is None or k.shape != shape or k.dtype != dtype or k.device.type != torch.device(device).type:
             self.layers = [dict(k=torch.zeros(shape, device=device, dtype=dtype), v=torch.zeros(shape, device=device, dtype=dtype))
                            for _ in range(cfg.n_layers)]
             self.start = torch.zeros((), dtype=torch.long, device=device)
@@ -128,8 +129,8 @@ class StaticBlockCache:
 
     def _ready(self, x):
         if self.kv.layers is None or self.kv.layers[0]['k'].shape[0] != x.shape[0]:
-            n = self.kv.n; self.kv.reset(x.shape[0], x.device, _cache_dtype(self.model, x.device))
-            if n: raise RuntimeError(f"the cache holds {n} tokens of another batch size; restart it first.")
+            if self.kv.n: raise RuntimeError(f"the cache holds {self.kv.n} tokens of another batch size; restart it first.")
+            self.kv.reset(x.shape[0], x.device, _cache_dtype(self.model, x.device))
 
     def score(self, prefix, xt, sigma):
         "Log-scores of the noisy block `xt` (B, b) after the cached clean `prefix` (read only for its length)."
@@ -150,9 +151,11 @@ def static_blocks(model, graph, noise, n: int, length: int, steps: int | None = 
     cache = cache or StaticBlockCache(model, graphs)
     b, max_len = cache.b, cache.model.cfg.max_len
     if b is None: raise ValueError("static_blocks needs a block diffusion model (ModelConfig.block_size set).")
+    context = max_len - b if context is None else context
+    if context + b > max_len: raise ValueError(f"context={context} plus a block of {b} exceeds the model's max_len={max_len}, "
+                                               f"the cache's length; pass context <= {max_len - b}.")
     cache.restart(None)
-    return sample_blocks(cache, graph, noise, n, length, steps, context=max_len - b if context is None else context,
-                         block_size=b, **kw)
+    return sample_blocks(cache, graph, noise, n, length, steps, context=context, block_size=b, **kw)
 
 # %% ../nbs/15a_generate.ipynb #fe1acb5c
 DECODES = ('plain', 'static', 'graphs')
