@@ -22,7 +22,8 @@ or `ModelConfig.char` (V = 96, max_len 256, float32) with `--char`. Every sample
             4 steps and its denoising step against 5 bare network calls on the same shapes, graphs on and off.
 
 A row that would run past the budget is skipped and says so; one that runs out of memory says so. --char times
-every row 3 times and keeps the fastest (the CPU is shared); the GPU rows run once after their warm-up.
+every row in 3 interleaved rounds and keeps each row's fastest (the CPU is shared); the GPU rows run once, after
+all warm-ups (first calls, graph captures).
 """
 import argparse, contextlib, json, platform, sys, time
 from pathlib import Path
@@ -81,40 +82,55 @@ def decode_rows(S, dev, clock):
     ar = network(S, dev, 0, causal=True)
     blk = {b: network(S, dev, b, block_size=b, output='subs', sigma_cond=False) for b in S['blocks']}
     sedd = network(S, dev, 1, output='subs', sigma_cond=False)
-    rows = []
 
-    def row(name, graphs, calls, fn, warm=None):
-        if warm is not None: clock.run(warm)                          # first calls, graph captures: not timed
-        try: secs = min((clock.run(fn)[0] for _ in range(S['repeats'])), key=lambda t: t or 0)   # best of repeats
-        except torch.cuda.OutOfMemoryError: secs = 'OOM'; torch.cuda.empty_cache()
-        r = dict(decoder=name, graphs=graphs, calls=calls)
-        if isinstance(secs, float): r.update(seconds=secs, tokens_per_s=n * L / secs, ms_per_call=1e3 * secs / calls)
-        else: r['skipped'] = 'out of memory' if secs == 'OOM' else 'past the budget'
-        rows.append(r); print(_line(r), flush=True)
-
-    for graphs in S['graphs']:
+    def ar_kv(graphs):
         kv = StaticKV(ar, graphs)
-        row('AR KV cache', graphs, L, lambda: ar_decode(ar, n, L, bos, generator=gen(), device=dev, cache=kv),
-            lambda: ar_decode(ar, n, 4, bos, generator=gen(), device=dev, cache=kv))
-    for b in S['blocks']:
-        for k in S['per_call']:
-            for graphs in S['graphs']:
-                c = StaticBlockCache(blk[b], graphs)
-                go = lambda length: static_blocks(blk[b], graph, noise, n, length, b // k, predictor='first_hitting',
-                                                  graphs=graphs, cache=c, device=dev, generator=gen())
-                row(f'block {b}, {k}/call', graphs, (L // b) * (b // k + 1), lambda: go(L), lambda: go(2 * b))
-    steps = L // 4
-    for graphs in S['graphs']:
+        go = lambda length: ar_decode(ar, n, length, bos, generator=gen(), device=dev, cache=kv)
+        return ('AR KV cache', graphs, L, lambda: go(L), lambda: go(4))
+
+    def block(b, k, graphs):
+        c = StaticBlockCache(blk[b], graphs)
+        go = lambda length: static_blocks(blk[b], graph, noise, n, length, b // k, predictor='first_hitting',
+                                          cache=c, device=dev, generator=gen())
+        return (f'block {b}, {k}/call', graphs, (L // b) * (b // k + 1), lambda: go(L), lambda: go(2 * b))
+
+    def sedd_window(graphs, steps=L // 4):
         fn = GraphedCall(lambda xt, s: sedd.output(sedd.trunk(xt, s), xt, s), graphs)
         go = lambda k: sample(fn, graph, noise, (n, L), k, device=dev, generator=gen())
-        row('SEDD (one window), 4/call', graphs, steps + 1, lambda: go(steps), lambda: go(2))
+        return ('SEDD (one window), 4/call', graphs, steps + 1, lambda: go(steps), lambda: go(2))
+
     b = max(S['blocks'])
-    row('AR, no cache (ar_generate)', False, L, lambda: ar_generate(ar, n, L, bos, generator=gen(), device=dev))
-    row(f'block {b}, 1/call, growing cache', False, (L // b) * (b + 1),
-        lambda: sample_blocks(blk[b], graph, noise, n, L, predictor='first_hitting', device=dev, generator=gen()))
+    specs = ([ar_kv(g) for g in S['graphs']] + [block(b, k, g) for b in S['blocks'] for k in S['per_call'] for g in S['graphs']]
+             + [sedd_window(g) for g in S['graphs']]
+             + [('AR, no cache (ar_generate)', False, L, lambda: ar_generate(ar, n, L, bos, generator=gen(), device=dev), None),
+                (f'block {b}, 1/call, growing cache', False, (L // b) * (b + 1),
+                 lambda: sample_blocks(blk[b], graph, noise, n, L, predictor='first_hitting', device=dev, generator=gen()), None)])
+    return rows_of(specs, S, clock, n * L)
+
+
+def rows_of(specs, S, clock, tokens):
+    """Each spec (name, graphs, calls, run, warm-up) timed: warm-ups first (graph captures), then rounds over all
+    specs, the fastest round of each kept; tokens/s, ms per call, and x the AR KV cache's tokens/s."""
+    import torch
+    for *_, warm in specs:
+        if warm is not None: clock.run(warm)
+    best = [None] * len(specs)
+    for _ in range(S['repeats']):                        # interleaved rounds: a slow spell of a shared CPU hits all rows
+        for i, (name, graphs, calls, fn, _) in enumerate(specs):
+            if best[i] == 'OOM': continue
+            try: t, _ = clock.run(fn)
+            except torch.cuda.OutOfMemoryError: best[i] = 'OOM'; torch.cuda.empty_cache(); continue
+            if t is not None and (best[i] is None or t < best[i]): best[i] = t
+    rows = []
+    for (name, graphs, calls, _, _), secs in zip(specs, best):
+        r = dict(decoder=name, graphs=graphs, calls=calls)
+        if isinstance(secs, float): r.update(seconds=secs, tokens_per_s=tokens / secs, ms_per_call=1e3 * secs / calls)
+        else: r['skipped'] = 'out of memory' if secs == 'OOM' else 'past the budget'
+        rows.append(r)
     ref = next((r['tokens_per_s'] for r in rows if r['decoder'] == 'AR KV cache' and 'tokens_per_s' in r), None)
     for r in rows:
         if ref and 'tokens_per_s' in r: r['x_ar'] = r['tokens_per_s'] / ref
+        print(_line(r), flush=True)
     return rows
 
 
