@@ -211,6 +211,7 @@ def generate(model, graph, noise, n: int, length: int, steps: int, objective: st
             return draw_ids(model, graph, noise, n, length, steps, objective, prompt, g, device=device, **kw)
     finally: model.train(was_training)
 
+# %% ../nbs/15a_generate.ipynb #523e469f
 def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='sedd', prompt=None, seed=0,
                  device='cpu', amp_ctx=None, progress=False, top_p=None, temperature=None, unmask='random',
                  unmask_noise=0., predictor='analytic', window=None, per_sample_seed=False) -> list[str]:
