@@ -117,6 +117,29 @@ def test_cuda_graphs_give_the_eager_tokens_bit_for_bit(kind):
         assert torch.equal(a, b), (kind, amp)
 
 
+
+def _bad_inputs():
+    from sedd_nb.generate import StaticBlockCache, ar_decode, generate, static_blocks
+    blk, ar = tiny_model(2, block_size=4, output='subs', sigma_cond=False), tiny_model(3, causal=True)
+    graph, noise = Absorbing(TOK.vocab_size), LogLinearNoise()
+    def batch_change():
+        c = StaticBlockCache(blk); c.add(torch.zeros(2, 4, dtype=torch.long)); c.add(torch.zeros(3, 4, dtype=torch.long))
+    return [
+        ('unknown decode', lambda: generate(blk, graph, noise, 1, 8, 2, decode='fast'), "decode must be one of ('plain', 'static', 'graphs')"),
+        ('AR options', lambda: generate(ar, graph, noise, 1, 8, 0, 'ar', bos_id=0, temperature=0.5), 'the AR baseline samples its exact'),
+        ('AR without bos', lambda: generate(ar, graph, noise, 1, 8, 0, 'ar'), "pass the tokenizer's eos_id"),
+        ('AR cache too short', lambda: ar_decode(ar, 1, 17, 0), 'length=17 exceeds the model'),
+        ('context past max_len', lambda: static_blocks(blk, graph, noise, 1, 8, context=16), 'pass context <= 12'),
+        ('batch change', batch_change, 'the cache holds 4 tokens of another batch size'),
+    ]
+
+
+@pytest.mark.parametrize('i', range(6))
+def test_bad_inputs_say_what_to_do(i):
+    name, fn, words = _bad_inputs()[i]
+    with pytest.raises((ValueError, RuntimeError)) as e: fn()
+    assert words in str(e.value), (name, str(e.value))
+
 if __name__ == '__main__' and '--write' in sys.argv:
     from sedd_nb.generate import sample_texts
     RECORD.write_text(json.dumps(outputs(sample_texts), indent=1) + '\n')
