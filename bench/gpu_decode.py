@@ -112,20 +112,23 @@ def rows_of(specs, S, clock, tokens):
     """Each spec (name, graphs, calls, run, warm-up) timed: warm-ups first (graph captures), then rounds over all
     specs, the fastest round of each kept; tokens/s, ms per call, and x the AR KV cache's tokens/s."""
     import torch
-    for *_, warm in specs:
-        if warm is not None: clock.run(warm)
     best = [None] * len(specs)
+    for i, (*_, warm) in enumerate(specs):
+        try:
+            if warm is not None: clock.run(warm)
+        except RuntimeError as e: best[i] = f'failed: {str(e)[:200]}'                # e.g. a graph capture
     for _ in range(S['repeats']):                        # interleaved rounds: a slow spell of a shared CPU hits all rows
         for i, (name, graphs, calls, fn, _) in enumerate(specs):
-            if best[i] == 'OOM': continue
+            if isinstance(best[i], str): continue
             try: t, _ = clock.run(fn)
             except torch.cuda.OutOfMemoryError: best[i] = 'OOM'; torch.cuda.empty_cache(); continue
+            except RuntimeError as e: best[i] = f'failed: {str(e)[:200]}'; continue    # reported, not fatal
             if t is not None and (best[i] is None or t < best[i]): best[i] = t
     rows = []
     for (name, graphs, calls, _, _), secs in zip(specs, best):
         r = dict(decoder=name, graphs=graphs, calls=calls)
         if isinstance(secs, float): r.update(seconds=secs, tokens_per_s=tokens / secs, ms_per_call=1e3 * secs / calls)
-        else: r['skipped'] = 'out of memory' if secs == 'OOM' else 'past the budget'
+        else: r['skipped'] = {'OOM': 'out of memory', None: 'past the budget'}.get(secs, secs)
         rows.append(r)
     ref = next((r['tokens_per_s'] for r in rows if r['decoder'] == 'AR KV cache' and 'tokens_per_s' in r), None)
     for r in rows:
@@ -150,7 +153,8 @@ def sampler_rows(S, dev, clock):
             try:
                 fn = GraphedCall(lambda xt, s: m.output(m.trunk(xt, s), xt, s), graphs)
                 xt = torch.full((B, L), graph.mask, device=dev)
-                net = lambda: [fn(xt, torch.full((B,), 1.0 - 0.15 * j, device=dev)) for j in range(steps + 1)]
+                def net():                                   # the outputs dropped at once, as the sampler drops them
+                    for j in range(steps + 1): fn(xt, torch.full((B,), 1.0 - 0.15 * j, device=dev))
                 samp = lambda: sample(fn, graph, noise, (B, L), steps, device=dev,
                                       generator=torch.Generator(device=dev).manual_seed(0))
                 clock.run(net); t_net, _ = clock.run(net)
@@ -159,7 +163,9 @@ def sampler_rows(S, dev, clock):
                 else: r.update(net_ms=1e3 * t_net / (steps + 1), sampler_ms=1e3 * t_samp / (steps + 1),
                                own_work=(t_samp - t_net) / t_net)
             except torch.cuda.OutOfMemoryError: r['skipped'] = 'out of memory'
-            del fn; torch.cuda.empty_cache() if clock.cuda else None
+            except RuntimeError as e: r['skipped'] = f'failed: {str(e)[:200]}'     # one row's failure is reported, not fatal
+            fn = None
+            if clock.cuda: torch.cuda.empty_cache()
             rows.append(r); print(_line(r), flush=True)
     return rows
 
@@ -215,6 +221,8 @@ def main(argv=None):
                vocab=S['V'], n=S['n'], length=S['L'], precision='bf16 autocast' if cuda else 'float32', sections={})
     print(f"{name}; {S['model']} shape, V = {S['V']}, {S['n']} x {S['L']} tokens, {rep['precision']}", flush=True)
     rep['sections']['decode'] = decode_rows(S, dev, clock)
+    rep['sections']['sampler'] = []
+    (out / 'report.json').write_text(json.dumps(rep, indent=1))          # the decode figures survive a failed section
     rep['sections']['sampler'] = sampler_rows(S, dev, clock)
     rep['seconds'] = time.time() - clock.start
     (out / 'report.json').write_text(json.dumps(rep, indent=1))
