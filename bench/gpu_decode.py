@@ -22,8 +22,9 @@ or `ModelConfig.char` (V = 96, max_len 256, float32) with `--char`. Every sample
             4 steps and its denoising step against 5 bare network calls on the same shapes, graphs on and off.
 
 A row that would run past the budget is skipped and says so; one that runs out of memory says so. --char times
-every row in 3 interleaved rounds and keeps each row's fastest (the CPU is shared); the GPU rows run once, after
-all warm-ups (first calls, graph captures).
+every row in 3 interleaved rounds and keeps each row's fastest; on the CPU time is the process's CPU time (one
+thread), so other jobs on a shared machine do not count. The GPU rows run once, after all warm-ups (first calls,
+graph captures), timed by the wall clock around synchronised calls.
 """
 import argparse, contextlib, json, platform, sys, time
 from pathlib import Path
@@ -62,9 +63,10 @@ class Clock:
     def run(self, fn):
         "Seconds of one call of `fn` (synchronised), its result; None if past the budget."
         if time.time() - self.start > self.budget: return None, None
-        with self.amp(), self.torch.no_grad():
-            self.sync(); t0 = time.perf_counter(); out = fn(); self.sync()
-        return time.perf_counter() - t0, out
+        now = time.perf_counter if self.cuda else time.process_time   # the CPU: this process's CPU seconds, which
+        with self.amp(), self.torch.no_grad():                          # other jobs on a shared machine do not inflate
+            self.sync(); t0 = now(); out = fn(); self.sync()
+        return now() - t0, out
 
 
 def decode_rows(S, dev, clock):
@@ -203,6 +205,7 @@ def main(argv=None):
     ap.add_argument('--dry-run', action='store_true', help='the CPU, tiny sizes: checks the script')
     ap.add_argument('--char', action='store_true', help="the CPU, the char tutorial's shape, float32")
     ap.add_argument('--threads', type=int, default=1, help='CPU threads (--char, --dry-run)')
+    ap.add_argument('--rounds', type=int, default=None, help='timed rounds over all rows (default: 3 with --char, else 1)')
     a = ap.parse_args(argv)
     import torch
     mode = 'dry' if a.dry_run else 'char' if a.char else 'gpu'
@@ -211,6 +214,7 @@ def main(argv=None):
         sys.exit("no CUDA GPU here: run with --char (the CPU, char shape) or --dry-run (checks the script)")
     if not cuda: torch.set_num_threads(a.threads)
     S, out, dev = sizes(mode), Path(a.out), torch.device('cuda' if cuda else 'cpu')
+    if a.rounds: S['repeats'] = a.rounds
     out.mkdir(parents=True, exist_ok=True)
     for f in ('report.md', 'report.json'): (out / f).unlink(missing_ok=True)      # never report an earlier run
     amp = (lambda: torch.autocast('cuda', dtype=torch.bfloat16)) if cuda else contextlib.nullcontext
