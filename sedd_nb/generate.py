@@ -157,7 +157,7 @@ def static_blocks(model, graph, noise, n: int, length: int, steps: int | None = 
     cache.restart(None)
     return sample_blocks(cache, graph, noise, n, length, steps, context=context, block_size=b, **kw)
 
-# %% ../nbs/15a_generate.ipynb #fe1acb5c
+# %% ../nbs/15a_generate.ipynb #94ed6345
 DECODES = ('plain', 'static', 'graphs')
 
 def decoded(model, objective: str, decode: str):
@@ -170,7 +170,7 @@ def decoded(model, objective: str, decode: str):
     m = unwrapped(model)
     return GraphedCall(lambda xt, s: m.output(m.trunk(xt, s), xt, s))
 
-# %% ../nbs/15a_generate.ipynb #896f5243
+# %% ../nbs/15a_generate.ipynb #c415e4a3
 def draw_ids(model, graph, noise, n: int, length: int, steps: int, objective: str = 'sedd', prompt=None,
              generator=None, bos_id: int | None = None, device='cpu', window: int | None = None, progress=False,
              predictor='analytic', decode: str = 'plain', **kw) -> torch.Tensor:   # kw: top_p, temperature, unmask, unmask_noise
@@ -195,7 +195,7 @@ def _check_ar(bos_id, predictor, top_p=None, temperature=None, unmask='random', 
                          "sampling; the AR baseline samples its exact next-token distribution.")
     if bos_id is None: raise ValueError("The AR baseline starts every sample from bos_id; pass the tokenizer's eos_id.")
 
-# %% ../nbs/15a_generate.ipynb #0971c631
+# %% ../nbs/15a_generate.ipynb #f8391b3e
 @torch.no_grad()
 def generate(model, graph, noise, n: int, length: int, steps: int, objective: str = 'sedd', prompt=None, seed: int = 0,
              per_sample_seed: bool = False, device='cpu', amp_ctx=None, **kw) -> torch.Tensor:
@@ -211,7 +211,7 @@ def generate(model, graph, noise, n: int, length: int, steps: int, objective: st
             return draw_ids(model, graph, noise, n, length, steps, objective, prompt, g, device=device, **kw)
     finally: model.train(was_training)
 
-# %% ../nbs/15a_generate.ipynb #523e469f
+# %% ../nbs/15a_generate.ipynb #a350aa79
 def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='sedd', prompt=None, seed=0,
                  device='cpu', amp_ctx=None, progress=False, top_p=None, temperature=None, unmask='random',
                  unmask_noise=0., predictor='analytic', window=None, per_sample_seed=False) -> list[str]:
