@@ -24,7 +24,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import char_recipe as cr                                         # config, seconds_per_step, heldout_elbo, SETTINGS
 from sedd_nb.data import load_texts
 from sedd_nb.eval import corpus_words, generative_ppl, sample_report
-from sedd_nb.train import load_checkpoint, sample_texts, train
+from sedd_nb.generate import sample_texts
+from sedd_nb.model import block_size_of
+from sedd_nb.train import load_checkpoint, train
 
 BLOCK = lambda b: dict(model_kw=dict(block_size=b, output='subs', sigma_cond=False))
 STUDY = {'sedd': {}, 'ar': dict(objective='ar'), **{f'blk{b}': BLOCK(b) for b in (1, 4, 16, 64)}}
@@ -41,7 +43,7 @@ def sample_metrics(run_dir, scorer, vocab, n=64, length=64, seed=0):
     t0 = time.time()
     texts = sample_texts(model, bd['graph'], bd['noise'], bd['tokenizer'], n, length,
                          64 if not ar else 0, cfg.objective, seed=seed,
-                         predictor='analytic' if ar or model.cfg.block_size is None else 'first_hitting')
+                         predictor='analytic' if ar or block_size_of(model) is None else 'first_hitting')
     secs = time.time() - t0
     rep = sample_report(texts, vocab)
     return dict(known_words=rep['known_words'], char_entropy=rep['char_entropy'],

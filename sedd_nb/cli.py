@@ -14,7 +14,8 @@ from .checkpoint import checkpoint_paths, checkpoint_step
 from .config import PRESETS, TrainConfig, check_keys, resolve_device
 from .eval import zero_shot_ppl
 from .hub import export_run, load_checkpoint
-from .train import sample_texts, train
+from .generate import sample_texts
+from .train import train
 
 # %% auto #0
 __all__ = ['parse_overrides', 'fields_help', 'build_prompt', 'run_cli', 'cli']

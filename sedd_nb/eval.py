@@ -17,9 +17,8 @@ from .data import pad_batch
 from .corpora import load_texts
 from .graphs import check_int
 from .likelihood import ar_nll, elbo
-from .blocks import sample_blocks
-from .model import ModelScore, block_size_of
-from .sampling import sample
+from .generate import generate
+from .model import ModelScore
 from .tokenizer import check_readable
 
 # %% auto #0
@@ -313,14 +312,8 @@ def sampling_sweep(bundle, ar_bundle, steps=(8, 16, 32, 64, 128, 256), predictor
     dev = next(model.parameters()).device
     rows = []
     for pred, k in tqdm([(p, s) for p in predictors for s in steps], disable=not progress, desc='sweep'):
-        g = torch.Generator(device=dev).manual_seed(seed)
-        t0 = time.time()
-        with torch.no_grad():
-            if block_size_of(model) is None:
-                x = sample(lambda xt, s: model(xt, s), graph, noise, (n, length or L), k, predictor=pred, device=dev, generator=g)
-            else:                            # block models: k calls per block, the context of training (chapter 15)
-                x = sample_blocks(model, graph, noise, n, length or L, k, predictor=pred, context=L - block_size_of(model),
-                                  device=dev, generator=g)
+        t0 = time.time()       # the one dispatcher (chapter 15a); block models: k calls per block, L - b of context
+        x = generate(model, graph, noise, n, length or L, k, predictor=pred, seed=seed, device=dev, window=L)
         wall = time.time() - t0
         rows.append(dict(predictor=pred, steps=k, wall_s=wall, **generative_ppl(x.cpu(), ar_bundle)))
     return rows

@@ -198,7 +198,9 @@ class SelfAttention(nn.Module):
         qkv = self.qkv(x).view(B, L, 3, self.n_heads, d // self.n_heads)   # (B, L, 3, H, hd)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)                               # each (B, H, L, hd)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        if kv is not None:   # a cache (chapter 15): dict with earlier tokens' rotated 'k', 'v'; 'store' keeps these too
+        if kv is not None and 'at' in kv:   # a static cache (chapter 15a): written at positions 'at', read whole
+            kv['k'].index_copy_(2, kv['at'], k); kv['v'].index_copy_(2, kv['at'], v); k, v = kv['k'], kv['v']
+        elif kv is not None:   # a cache (chapter 15): dict with earlier tokens' rotated 'k', 'v'; 'store' keeps these too
             if kv.get('k') is not None: k, v = torch.cat([kv['k'], k], 2), torch.cat([kv['v'], v], 2)
             if kv.get('store'): kv['k'], kv['v'] = k, v
         # a given mask already contains the causal triangle (see SEDDModel), SDPA accepts only one of the two

@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/train.html.md"""
 
 # %% ../nbs/10_train.ipynb #8b8a3660
 from __future__ import annotations
-import contextlib, copy, functools, json, math, os, random, shutil, sys, time, types, warnings
+import contextlib, copy, json, math, os, random, shutil, sys, time, types, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,16 +29,16 @@ from .likelihood import ar_nll
 from .optim import ema_update, lr_factor, make_optimizer, set_hyperparameters, step_unless_skipped
 from .eval import evaluate_bpt
 from .losses import dse_loss
-from .blocks import sample_blocks
-from .model import ModelScore, ReuseUnchanged, SEDDModel, block_size_of
+from .generate import sample_texts   # the trainer's previews (chapter 15a)
+from .model import ModelScore
 from .noise import make_noise
-from .sampling import ar_generate, sample, sample_windows
+from .sampling import ar_generate
 
 # %% auto #0
-__all__ = ['batch_loss', 'sample_texts', 'sample_seed', 'Procs', 'setup_processes', 'RunData', 'prepare_data', 'as_batch', 'Run',
-           'autocast_for', 'score_entropy_for', 'start_run', 'train_step', 'accumulate_gradients', 'log', 'evaluate',
-           'preview', 'write_checkpoint', 'train', 'resume_point', 'resume_notice', 'reads_back', 'settle', 'Meter',
-           'skip', 'plot_losses']
+__all__ = ['batch_loss', 'Procs', 'setup_processes', 'RunData', 'prepare_data', 'as_batch', 'Run', 'autocast_for',
+           'score_entropy_for', 'start_run', 'train_step', 'accumulate_gradients', 'log', 'evaluate', 'preview',
+           'write_checkpoint', 'train', 'resume_point', 'resume_notice', 'reads_back', 'settle', 'Meter', 'skip',
+           'plot_losses']
 
 # %% ../nbs/10_train.ipynb #1193998a
 def batch_loss(model, graph, noise, x0, mask=None, objective: str = 'sedd', generator=None, score_entropy=None,
@@ -47,45 +47,6 @@ def batch_loss(model, graph, noise, x0, mask=None, objective: str = 'sedd', gene
     if objective == 'ar': return ar_nll(model, x0, bos_id, mask).float()
     return dse_loss(ModelScore(model, mask), graph, noise, x0, mask=mask, generator=generator, score_entropy=score_entropy,
                     t_sampling=t_sampling).float()
-
-# %% ../nbs/10_train.ipynb #13bf7200
-@torch.no_grad()
-def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='sedd', prompt=None, seed=0,
-                 device='cpu', amp_ctx=None, progress=False, top_p=None, temperature=None, unmask='random',
-                 unmask_noise=0., predictor='analytic', window=None, per_sample_seed=False):
-    "Decoded samples: `n` texts of `length` tokens; `prompt` (n, length) ids with -1 at free positions (SEDD); opt-in `top_p`, `temperature`, `unmask`, `unmask_noise`, `predictor`, and `window` (SEDD: longer text in windows of this many tokens, default the model's max_len; block models: the context is `window` minus a block, and `steps` counts network calls per block). `per_sample_seed`: sample i depends on (seed, i) only, whatever `n`."
-    if per_sample_seed:              # one batch of one per sample, each with its own generator: the same for any n
-        kw = dict(objective=objective, device=device, amp_ctx=amp_ctx, top_p=top_p, temperature=temperature, unmask=unmask,
-                  unmask_noise=unmask_noise, predictor=predictor, window=window)
-        return [sample_texts(model, graph, noise, tokenizer, 1, length, steps, prompt=None if prompt is None else prompt[i:i + 1],
-                             seed=sample_seed(seed, i), **kw)[0] for i in range(n)]
-    was_training = model.training; model.eval()
-    g = torch.Generator(device=device).manual_seed(seed)
-    with (amp_ctx or contextlib.nullcontext()):
-        if objective == 'ar':
-            if top_p is not None or temperature is not None or unmask != 'random' or unmask_noise or predictor != 'analytic':
-                raise ValueError("top_p, temperature, unmask, unmask_noise and predictor apply to diffusion (objective='sedd') "
-                                 "sampling; the AR baseline samples its exact next-token distribution.")
-            prefix = [] if prompt is None else [int(i) for i in prompt[0] if i >= 0]
-            ids = ar_generate(model, n, length, tokenizer.eos_id, prefix=prefix, generator=g, device=device)
-        elif (b := block_size_of(model)) is not None:                                    # block models: chapter 15
-            ids = sample_blocks(model, graph, noise, n, length, steps, predictor=predictor, prompt=prompt,
-                                context=None if window is None else max(window - b, 0), device=device, generator=g,
-                                progress=progress, top_p=top_p, temperature=temperature, unmask=unmask,
-                                unmask_noise=unmask_noise)
-        else:
-            W = window or getattr(getattr(model, 'cfg', None), 'max_len', length)   # longer text: windows of W
-            fn = sample if length <= W else functools.partial(sample_windows, window=W)
-            score_fn = ReuseUnchanged(model) if isinstance(model, SEDDModel) else (lambda xt, s: model(xt, s))
-            ids = fn(score_fn, graph, noise, (n, length), steps, prompt=prompt,
-                     device=device, generator=g, progress=progress, top_p=top_p, temperature=temperature,
-                     unmask=unmask, unmask_noise=unmask_noise, predictor=predictor)
-    model.train(was_training)
-    return [decode_ids(tokenizer, row) for row in ids]
-
-def sample_seed(seed: int, i: int) -> int:
-    "The seed of sample `i` of a run seeded `seed` (NumPy's SeedSequence: distinct pairs give independent streams)."
-    return int(np.random.SeedSequence([seed, i]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 # %% ../nbs/10_train.ipynb #4adbd17d
 @dataclass

@@ -47,7 +47,7 @@ def test_first_hitting_on_a_uniform_run_is_refused(tmp_path):
 
 @pytest.mark.parametrize('predictor', ['analytic', 'first_hitting'])
 def test_per_sample_seed_gives_the_same_samples_whatever_n(corpus_run, predictor):
-    from sedd_nb.train import sample_texts
+    from sedd_nb.generate import sample_texts
     r, _ = corpus_run
     b = load_checkpoint(r)
     args = (b['model'], b['graph'], b['noise'], b['tokenizer'])
