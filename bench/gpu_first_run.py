@@ -214,7 +214,8 @@ def step_sampler(S, dev):
 
 def step_resume(S, dev, dry):
     import torch
-    from sedd_nb.train import TrainConfig, train, checkpoint_paths
+    from sedd_nb.checkpoint import checkpoint_paths
+    from sedd_nb.train import TrainConfig, train
     os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')      # before the first cuBLAS call: deterministic GEMMs
     torch.use_deterministic_algorithms(True, warn_only=True)         # ops without a deterministic kernel warn, and count
     out = {}

@@ -25,7 +25,7 @@ __all__ = ['CKPT_KEYS', 'CKPT_RE', 'RUN_MARK', 'TRAINER_FILES', 'FIXED_ON_RESUME
            'save_checkpoint', 'why_write_failed', 'read_checkpoint', 'newest_readable', 'RunLock', 'sweep_run_dir',
            'mark_run_dir', 'foreign_files', 'check_out_dir', 'data_fingerprint', 'check_resume', 'check_data',
            'LoadedModel', 'check_weights', 'check_tokenizer_fits', 'state_diff', 'load_run', 'open_run_dir',
-           'result_from_checkpoint']
+           'result_from_checkpoint', 'resume_point']
 
 # %% ../nbs/09b_checkpoint.ipynb #23c37755
 def _np_state_to_plain(st):
@@ -375,4 +375,18 @@ def result_from_checkpoint(run_dir: Path, saved: dict, master: bool) -> dict:
     return dict(run_dir=str(run_dir), step=saved['step'], train=train_recs[-1] if train_recs else None,
                 val_bpt=val[-1] if val else None, samples=samples[-1] if samples else [], bad_steps=saved['bad_steps'],
                 history=hist, complete=True)
+
+
+# %% ../nbs/09b_checkpoint.ipynb #d57a9c6f
+def resume_point(cfg: TrainConfig, run_dir: Path, master: bool = True):
+    "(checkpoint state, path) to resume from, checked against `cfg`; (None, None) for a fresh run."
+    if master:
+        sweep_run_dir(run_dir)
+        ours = set(checkpoint_paths(run_dir))
+        stray = sorted(p.name for p in run_dir.glob('ckpt_*.pt') if p not in ours)
+        if stray: warnings.warn(f"{run_dir} holds things named like checkpoints that the trainer did not write: "
+                                f"{', '.join(stray)}; they are left alone and never taken for the newest checkpoint.")
+    saved, path = newest_readable(run_dir, master)
+    if saved is not None: check_resume(saved, cfg, path)
+    return saved, path
 

@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/config.html.md"""
 
 # %% ../nbs/09a_config.ipynb #1290f7f4
 from __future__ import annotations
-import dataclasses, difflib, math, numbers, os
+import contextlib, dataclasses, difflib, math, numbers, os
 from dataclasses import dataclass, field, asdict
 
 import torch
@@ -16,7 +16,7 @@ from .model import ModelConfig, SEDDModel
 
 # %% auto #0
 __all__ = ['CHOICES', 'PRESETS', 'TrainConfig', 'suggest', 'field_names', 'check_keys', 'is_int', 'model_config', 'build_model',
-           'resolve_device', 'config_from_dict']
+           'resolve_device', 'config_from_dict', 'autocast_for', 'score_entropy_for']
 
 # %% ../nbs/09a_config.ipynb #9e49e773
 CHOICES = dict(graph=('absorbing', 'uniform'), noise=('loglinear', 'geometric'), objective=('sedd', 'ar'),
@@ -279,3 +279,18 @@ def config_from_dict(d, where) -> TrainConfig:
                          f"{', '.join(unknown)}. Upgrade sedd_nb to load it.")
     try: return TrainConfig(**d)
     except (TypeError, ValueError) as e: raise ValueError(f"{where}: its stored config is invalid: {e}") from None
+
+# %% ../nbs/09a_config.ipynb #56f43f30
+def autocast_for(cfg: TrainConfig, device: torch.device):
+    "bf16 autocast on CUDA (`amp`), or on CPU when asked (`amp_cpu`); otherwise a context that does nothing."
+    if cfg.amp and device.type == 'cuda': return lambda: torch.autocast('cuda', dtype=torch.bfloat16)
+    if cfg.amp_cpu and device.type == 'cpu': return lambda: torch.autocast('cpu', dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+def score_entropy_for(cfg: TrainConfig, graph, device: torch.device):
+    "The fused Triton score entropy when `fused_loss` (interpreted on CPU under TRITON_INTERPRET=1), else None (PyTorch's)."
+    if not (cfg.fused_loss and cfg.objective == 'sedd'): return None
+    from sedd_nb.kernels import fused_score_entropy, triton_interpreted   # here, not at the top: imports triton
+    on_cpu = device.type == 'cpu' and triton_interpreted()
+    return lambda ls, s, xt, x0: fused_score_entropy(ls, s, xt, x0, graph, force_triton=on_cpu)
+

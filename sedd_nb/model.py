@@ -17,6 +17,7 @@ from dataclasses import dataclass, asdict
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from einops import rearrange
 from fastcore.basics import patch
 
 from .graphs import absorbing_shift, check_int, log_expm1, require
@@ -194,9 +195,7 @@ class SelfAttention(nn.Module):
 
     def forward(self, x, cos, sin, mask=None, kv=None):
         "x (B, L, d); cos, sin (L, head_dim/2); mask None or bool broadcastable to (B, H, L, L), True = may attend."
-        B, L, d = x.shape
-        qkv = self.qkv(x).view(B, L, 3, self.n_heads, d // self.n_heads)   # (B, L, 3, H, hd)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)                               # each (B, H, L, hd)
+        q, k, v = rearrange(self.qkv(x), 'b l (three h hd) -> three b h l hd', three=3, h=self.n_heads)  # each (B, H, L, hd)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if kv is not None and 'at' in kv:   # a static cache (chapter 15a): written at positions 'at', read whole
             kv['k'].index_copy_(2, kv['at'], k); kv['v'].index_copy_(2, kv['at'], v); k, v = kv['k'], kv['v']
@@ -206,7 +205,7 @@ class SelfAttention(nn.Module):
         # a given mask already contains the causal triangle (see SEDDModel), SDPA accepts only one of the two
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=self.causal and mask is None,
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, H, L, hd)
-        return self.proj(y.transpose(1, 2).reshape(B, L, d))
+        return self.proj(rearrange(y, 'b h l hd -> b l (h hd)'))
 
 class DiTBlock(nn.Module):
     "Pre-norm transformer block whose LayerNorms and residual gates are modulated by `c` (adaLN-Zero)."

@@ -11,10 +11,11 @@ import math
 import torch
 import torch.nn as nn
 
+from .checkpoint import APPLIED_ON_RESUME
 from .config import TrainConfig
 
 # %% auto #0
-__all__ = ['lr_factor', 'ema_update', 'make_optimizer', 'step_unless_skipped', 'set_hyperparameters']
+__all__ = ['lr_factor', 'ema_update', 'make_optimizer', 'step_unless_skipped', 'set_hyperparameters', 'resume_notice']
 
 # %% ../nbs/09d_optim.ipynb #7f2cf73d
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -64,4 +65,17 @@ def set_hyperparameters(opt, cfg: TrainConfig):
     for i, g in enumerate(opt.param_groups):
         g['betas'] = (cfg.beta1, cfg.beta2)
         g['weight_decay'] = cfg.weight_decay if i == 0 else 0.0
+
+
+# %% ../nbs/09d_optim.ipynb #f25326b0
+def resume_notice(saved: dict, cfg: TrainConfig) -> str:
+    "One line naming the optimizer and schedule fields this resume changes (they apply from the next step)."
+    old = saved['config']
+    changes = [f"{k} {old.get(k)!r} -> {getattr(cfg, k)!r}" for k in APPLIED_ON_RESUME if old.get(k) != getattr(cfg, k)]
+    if not changes: return ''
+    s = saved['step']
+    before = lr_factor(s, TrainConfig(**{**cfg.to_dict(), **{k: old[k] for k in APPLIED_ON_RESUME if k in old}})) * old['lr']
+    after = lr_factor(s, cfg) * cfg.lr
+    lr_note = f"; the learning rate at step {s} goes from {before:.3g} to {after:.3g}" if not math.isclose(before, after) else ''
+    return ', '.join(changes) + f" (applied from step {s + 1}{lr_note})"
 

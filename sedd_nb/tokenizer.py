@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 
 from .corpora import hf_import, hub_online, write_text_atomic
 
@@ -102,37 +103,6 @@ class GPT2Tokenizer:
         self.vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
 
     @classmethod
-    def from_files(cls, vocab, merges, eos_token:str=EOS_TOKEN):
-        "GPT-2-format `vocab.json` + `merges.txt` (local files)."
-        from tokenizers import Tokenizer, models
-        for p in (vocab, merges):
-            if not Path(p).is_file(): raise FileNotFoundError(f"No such tokenizer file: {p}.")
-        return cls(_byte_level(Tokenizer(models.BPE.from_file(str(vocab), str(merges)))), eos_token)
-
-    @classmethod
-    def from_pretrained(cls, name_or_dir:str='gpt2', eos_token:str=EOS_TOKEN):
-        "A local folder (tokenizer.json, or vocab.json + merges.txt), a tokenizer.json file, or a hub repo id (e.g. 'gpt2')."
-        from tokenizers import Tokenizer
-        p = Path(name_or_dir).expanduser()
-        if p.is_dir():
-            if (p/'tokenizer.json').is_file(): return cls(Tokenizer.from_file(str(p/'tokenizer.json')), eos_token)
-            if (p/'vocab.json').is_file() and (p/'merges.txt').is_file():
-                return cls.from_files(p/'vocab.json', p/'merges.txt', eos_token)
-            raise FileNotFoundError(f"Folder {p} has neither tokenizer.json nor vocab.json + merges.txt.")
-        if p.is_file(): return cls(Tokenizer.from_file(str(p)), eos_token)
-        hf_hub_download = hf_import('huggingface_hub').hf_hub_download
-        online = hub_online()
-        try: path = hf_hub_download(str(name_or_dir), 'tokenizer.json', local_files_only=not online)
-        except Exception as e:
-            if not online:
-                raise ConnectionError(f"Cannot load tokenizer {name_or_dir!r}: the Hugging Face hub is unreachable and "
-                                      f"it is not in the local cache. Pass a local folder with tokenizer.json or "
-                                      f"vocab.json + merges.txt, use GPT2Tokenizer.from_files(vocab, merges), train "
-                                      f"a small one with GPT2Tokenizer.train(texts), or use CharTokenizer.") from e
-            raise RuntimeError(f"Downloading tokenizer.json of {name_or_dir!r} from the hub failed: {e}") from e
-        return cls(Tokenizer.from_file(path), eos_token)
-
-    @classmethod
     def train(cls, texts, vocab_size:int=1024, min_frequency:int=2, eos_token:str=EOS_TOKEN):
         "Learn a byte-level BPE with `vocab_size` tokens (256 bytes + EOS + merges) from local texts."
         from tokenizers import Tokenizer, models, trainers, pre_tokenizers
@@ -168,6 +138,39 @@ class GPT2Tokenizer:
                                              'tokenizer': json.loads(self.tk.to_str())}))
 
     def __repr__(self): return f"GPT2Tokenizer(vocab_size={self.vocab_size}, eos_id={self.eos_id})"
+
+# %% ../nbs/08b_tokenizer.ipynb #ccd06776
+@patch(cls_method=True)
+def from_files(cls: GPT2Tokenizer, vocab, merges, eos_token:str=EOS_TOKEN):
+    "GPT-2-format `vocab.json` + `merges.txt` (local files)."
+    from tokenizers import Tokenizer, models
+    for p in (vocab, merges):
+        if not Path(p).is_file(): raise FileNotFoundError(f"No such tokenizer file: {p}.")
+    return cls(_byte_level(Tokenizer(models.BPE.from_file(str(vocab), str(merges)))), eos_token)
+
+@patch(cls_method=True)
+def from_pretrained(cls: GPT2Tokenizer, name_or_dir:str='gpt2', eos_token:str=EOS_TOKEN):
+    "A local folder (tokenizer.json, or vocab.json + merges.txt), a tokenizer.json file, or a hub repo id (e.g. 'gpt2')."
+    from tokenizers import Tokenizer
+    p = Path(name_or_dir).expanduser()
+    if p.is_dir():
+        if (p/'tokenizer.json').is_file(): return cls(Tokenizer.from_file(str(p/'tokenizer.json')), eos_token)
+        if (p/'vocab.json').is_file() and (p/'merges.txt').is_file():
+            return cls.from_files(p/'vocab.json', p/'merges.txt', eos_token)
+        raise FileNotFoundError(f"Folder {p} has neither tokenizer.json nor vocab.json + merges.txt.")
+    if p.is_file(): return cls(Tokenizer.from_file(str(p)), eos_token)
+    hf_hub_download = hf_import('huggingface_hub').hf_hub_download
+    online = hub_online()
+    try: path = hf_hub_download(str(name_or_dir), 'tokenizer.json', local_files_only=not online)
+    except Exception as e:
+        if not online:
+            raise ConnectionError(f"Cannot load tokenizer {name_or_dir!r}: the Hugging Face hub is unreachable and "
+                                  f"it is not in the local cache. Pass a local folder with tokenizer.json or "
+                                  f"vocab.json + merges.txt, use GPT2Tokenizer.from_files(vocab, merges), train "
+                                  f"a small one with GPT2Tokenizer.train(texts), or use CharTokenizer.") from e
+        raise RuntimeError(f"Downloading tokenizer.json of {name_or_dir!r} from the hub failed: {e}") from e
+    return cls(Tokenizer.from_file(path), eos_token)
+
 
 # %% ../nbs/08b_tokenizer.ipynb #bb351c1c
 def load_tokenizer(path):

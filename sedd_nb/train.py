@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/train.html.md"""
 
 # %% ../nbs/10_train.ipynb #8b8a3660
 from __future__ import annotations
-import contextlib, copy, json, math, os, random, shutil, sys, time, types, warnings
+import contextlib, copy, json, math, os, random, shutil, sys, time, types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,28 +17,24 @@ import torch.distributed as dist
 from tqdm import tqdm
 from . import data
 from .corpora import load_texts, write_text_atomic
-from .tokenizer import build_tokenizer, check_readable, decode_ids
-from .checkpoint import (APPLIED_ON_RESUME, RunLock, check_data, check_resume, checkpoint_paths, data_fingerprint,
-                                newest_readable, restore_training_state, save_checkpoint, sweep_run_dir, to_plain,
-                                training_state)
-from .checkpoint import mark_run_dir, open_run_dir, result_from_checkpoint
-from .config import TrainConfig, build_model, resolve_device
+from .tokenizer import build_tokenizer, check_readable
+from .checkpoint import (RunLock, check_data, data_fingerprint, mark_run_dir, open_run_dir, restore_training_state,
+                                result_from_checkpoint, resume_point, save_checkpoint, to_plain, training_state)
+from .config import TrainConfig, autocast_for, build_model, resolve_device, score_entropy_for
 from .graphs import make_graph
 from .hub import load_checkpoint   # re-exported: `from sedd_nb.train import train, TrainConfig, load_checkpoint`
 from .likelihood import ar_nll
-from .optim import ema_update, lr_factor, make_optimizer, set_hyperparameters, step_unless_skipped
+from .optim import ema_update, lr_factor, make_optimizer, resume_notice, set_hyperparameters, step_unless_skipped
 from .eval import evaluate_bpt
 from .losses import dse_loss
 from .generate import sample_texts   # the trainer's previews (chapter 15a)
 from .model import ModelScore
 from .noise import make_noise
-from .sampling import ar_generate
 
 # %% auto #0
-__all__ = ['batch_loss', 'Procs', 'setup_processes', 'RunData', 'prepare_data', 'as_batch', 'Run', 'autocast_for',
-           'score_entropy_for', 'start_run', 'train_step', 'accumulate_gradients', 'log', 'evaluate', 'preview',
-           'write_checkpoint', 'train', 'resume_point', 'resume_notice', 'reads_back', 'settle', 'Meter', 'skip',
-           'plot_losses']
+__all__ = ['batch_loss', 'Procs', 'setup_processes', 'RunData', 'prepare_data', 'as_batch', 'Run', 'start_run', 'train_step',
+           'accumulate_gradients', 'log', 'evaluate', 'preview', 'write_checkpoint', 'train', 'reads_back', 'settle',
+           'Meter', 'skip', 'plot_losses']
 
 # %% ../nbs/10_train.ipynb #1193998a
 def batch_loss(model, graph, noise, x0, mask=None, objective: str = 'sedd', generator=None, score_entropy=None,
@@ -115,18 +111,6 @@ class Run:
     @property
     def vocab_size(self) -> int: return self.data.tok.vocab_size
 
-def autocast_for(cfg: TrainConfig, device: torch.device):
-    "bf16 autocast on CUDA (`amp`), or on CPU when asked (`amp_cpu`); otherwise a context that does nothing."
-    if cfg.amp and device.type == 'cuda': return lambda: torch.autocast('cuda', dtype=torch.bfloat16)
-    if cfg.amp_cpu and device.type == 'cpu': return lambda: torch.autocast('cpu', dtype=torch.bfloat16)
-    return contextlib.nullcontext
-
-def score_entropy_for(cfg: TrainConfig, graph, device: torch.device):
-    "The fused Triton score entropy when `fused_loss` (interpreted on CPU under TRITON_INTERPRET=1), else None (PyTorch's)."
-    if not (cfg.fused_loss and cfg.objective == 'sedd'): return None
-    from sedd_nb.kernels import fused_score_entropy, triton_interpreted   # here, not at the top: imports triton
-    on_cpu = device.type == 'cpu' and triton_interpreted()
-    return lambda ls, s, xt, x0: fused_score_entropy(ls, s, xt, x0, graph, force_triton=on_cpu)
 
 # %% ../nbs/10_train.ipynb #e4ba776a
 def start_run(cfg: TrainConfig, run_dir: Path, procs: Procs, saved=None, ckpt_path=None, model=None) -> Run:
@@ -254,6 +238,8 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
     with RunLock(run_dir) if procs.master else contextlib.nullcontext():
         try:
             saved, ckpt_path = resume_point(cfg, run_dir, procs.master)
+            if saved is not None and procs.master and saved['step'] < cfg.steps and (notice := resume_notice(saved, cfg)):
+                print(f"resuming {ckpt_path} at step {saved['step']}: {notice}")
             if saved is not None and saved['step'] == cfg.steps: return result_from_checkpoint(run_dir, saved, procs.master)
             run = start_run(cfg, run_dir, procs, saved, ckpt_path, model)
         except BaseException:
@@ -295,34 +281,6 @@ class _CallableModule(types.ModuleType):
     def __call__(self, *args, **kw): return train(*args, **kw)
 
 if __name__ == 'sedd_nb.train': sys.modules[__name__].__class__ = _CallableModule
-
-# %% ../nbs/10_train.ipynb #8eb2543d
-def resume_point(cfg: TrainConfig, run_dir: Path, master: bool = True):
-    "(checkpoint state, path) to resume from, checked against `cfg`; (None, None) for a fresh run."
-    if master:
-        sweep_run_dir(run_dir)
-        ours = set(checkpoint_paths(run_dir))
-        stray = sorted(p.name for p in run_dir.glob('ckpt_*.pt') if p not in ours)
-        if stray: warnings.warn(f"{run_dir} holds things named like checkpoints that the trainer did not write: "
-                                f"{', '.join(stray)}; they are left alone and never taken for the newest checkpoint.")
-    saved, path = newest_readable(run_dir, master)
-    if saved is not None:
-        check_resume(saved, cfg, path)
-        notice = resume_notice(saved, cfg)
-        if notice and master and saved['step'] < cfg.steps: print(f"resuming {path} at step {saved['step']}: {notice}")
-    return saved, path
-
-def resume_notice(saved: dict, cfg: TrainConfig) -> str:
-    "One line naming the optimizer and schedule fields this resume changes (they apply from the next step)."
-    old = saved['config']
-    changes = [f"{k} {old.get(k)!r} -> {getattr(cfg, k)!r}" for k in APPLIED_ON_RESUME if old.get(k) != getattr(cfg, k)]
-    if not changes: return ''
-    s = saved['step']
-    before = lr_factor(s, TrainConfig(**{**cfg.to_dict(), **{k: old[k] for k in APPLIED_ON_RESUME if k in old}})) * old['lr']
-    after = lr_factor(s, cfg) * cfg.lr
-    lr_note = f"; the learning rate at step {s} goes from {before:.3g} to {after:.3g}" if not math.isclose(before, after) else ''
-    return ', '.join(changes) + f" (applied from step {s + 1}{lr_note})"
-
 
 # %% ../nbs/10_train.ipynb #8f817519
 def reads_back(cfg: TrainConfig, done: int) -> bool:

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import sedd_nb.train as T
-from sedd_nb.train import TrainConfig, train, checkpoint_paths, save_checkpoint, RunLock
+from sedd_nb.checkpoint import RunLock, checkpoint_paths, save_checkpoint
+from sedd_nb.train import TrainConfig, train
 
 
 def cfg(run, steps, **kw):

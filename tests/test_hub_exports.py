@@ -26,7 +26,8 @@ from sedd_nb.hub import export_run
 from sedd_nb.sampling import sample
 from sedd_nb.graphs import Absorbing
 from sedd_nb.noise import LogLinearNoise
-from sedd_nb.train import TrainConfig, train, load_checkpoint, checkpoint_paths
+from sedd_nb.checkpoint import checkpoint_paths
+from sedd_nb.train import TrainConfig, train, load_checkpoint
 from conftest import TEXT, cli_err, listing, quiet, tiny
 
 

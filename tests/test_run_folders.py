@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from sedd_nb.hub import export_run
-from sedd_nb.train import train, checkpoint_paths
+from sedd_nb.checkpoint import checkpoint_paths
+from sedd_nb.train import train
 RUN_MARK = '.sedd_nb_run'                      # the mark of a folder the trainer made
 from conftest import cli, quiet, snapshot, tiny_config
 
