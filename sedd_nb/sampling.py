@@ -264,16 +264,7 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
           ) -> torch.Tensor | list[torch.Tensor]:  # (B, L) long tokens, or the trajectory (first: limit draw, last: sample)
     "Draw samples by running the reverse diffusion with `score_fn` from the limit distribution to clean tokens."
     shape = _check_args(shape, steps, predictor, eps, generator, top_p)
-    if temperature is not None: temperature_filter(torch.ones(1), temperature)     # validates it
-    if unmask not in UNMASK_ORDERS: raise ValueError(f"unmask={unmask!r} is unknown; choose one of {UNMASK_ORDERS}.")
-    if unmask == 'confidence' and not graph.absorb:
-        raise ValueError("unmask='confidence' orders the unmasking of masked positions, so it needs the absorbing graph; "
-                         f"{graph!r} has no mask token.")
-    if isinstance(unmask_noise, bool) or not (isinstance(unmask_noise, (int, float)) and math.isfinite(unmask_noise)
-                                               and unmask_noise >= 0):
-        raise ValueError(f"unmask_noise must be a finite number >= 0; got {unmask_noise!r}.")
-    if unmask_noise and unmask != 'confidence':
-        raise ValueError(f"unmask_noise={unmask_noise} perturbs the confidence order; it needs unmask='confidence'.")
+    _check_shaping(graph, temperature, unmask, unmask_noise)
     if predictor == FIRST_HITTING: return _first_hitting_steps(score_fn, graph, noise, shape, steps, prompt, device,
                                                                generator, top_p, temperature, unmask, progress, return_traj)
     def nucleus(p, last):
@@ -318,21 +309,37 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
         x = keep(sample_categorical(nucleus(probs, graph.absorb), generator=generator))
         del probs
         if return_traj: traj.append(x.clone())
-    if denoise and masked_only:
-        if steps % every == 0: rows = masked_rows(x, graph.mask)
-        log_score = _log_score(score_fn, graph, x, noise.total(ts[-1].reshape(1)).float().expand(B))
-        x = keep(absorbing_step(graph, log_score, x, rows, None, generator, shaped)); del log_score
-        if return_traj: traj.append(x.clone())
-    elif denoise:
-        sigma = noise.total(ts[-1].reshape(1))
-        score = score_from_model(score_fn, graph, x, sigma.float().expand(B))
-        if unmask == 'confidence':       # everything left is revealed: the order no longer matters
-            x = keep(_reveal_surest(graph, score, x, torch.zeros_like(x[:, 0]), nucleus, generator))
-        else:
-            probs = denoise_probs(graph, score, x, sigma.expand(B)); del score
-            x = keep(sample_categorical(nucleus(probs, False), generator=generator))
+    if denoise:
+        if masked_only and steps % every == 0: rows = masked_rows(x, graph.mask)
+        x = keep(_denoise_step(score_fn, graph, x, noise.total(ts[-1].reshape(1)), generator, shaped, nucleus,
+                               rows if masked_only else None, unmask))
         if return_traj: traj.append(x.clone())
     return traj if return_traj else x
+
+
+# %% ../nbs/06_sampling.ipynb #b4892974
+def _denoise_step(score_fn, graph, x, sigma, generator, shaped, nucleus, rows, unmask):
+    "The last step, from `sigma` to 0: every position still masked is revealed (`rows`: the absorbing fast path)."
+    B = x.shape[0]
+    if rows is not None:
+        return absorbing_step(graph, _log_score(score_fn, graph, x, sigma.float().expand(B)), x, rows, None, generator, shaped)
+    score = score_from_model(score_fn, graph, x, sigma.float().expand(B))
+    if unmask == 'confidence':       # everything left is revealed: the order no longer matters
+        return _reveal_surest(graph, score, x, torch.zeros_like(x[:, 0]), nucleus, generator)
+    probs = denoise_probs(graph, score, x, sigma.expand(B)); del score
+    return sample_categorical(nucleus(probs, False), generator=generator)
+
+def _check_shaping(graph, temperature, unmask, unmask_noise):
+    if temperature is not None: temperature_filter(torch.ones(1), temperature)     # validates it
+    if unmask not in UNMASK_ORDERS: raise ValueError(f"unmask={unmask!r} is unknown; choose one of {UNMASK_ORDERS}.")
+    if unmask == 'confidence' and not graph.absorb:
+        raise ValueError("unmask='confidence' orders the unmasking of masked positions, so it needs the absorbing graph; "
+                         f"{graph!r} has no mask token.")
+    if isinstance(unmask_noise, bool) or not (isinstance(unmask_noise, (int, float)) and math.isfinite(unmask_noise)
+                                               and unmask_noise >= 0):
+        raise ValueError(f"unmask_noise must be a finite number >= 0; got {unmask_noise!r}.")
+    if unmask_noise and unmask != 'confidence':
+        raise ValueError(f"unmask_noise={unmask_noise} perturbs the confidence order; it needs unmask='confidence'.")
 
 # %% ../nbs/06_sampling.ipynb #8ea6064e
 def show_frames(traj: list,        # output of `sample(..., return_traj=True)`: tensors (B, L)
