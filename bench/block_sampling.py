@@ -16,7 +16,7 @@ from sedd_nb.blocks import sample_blocks
 from sedd_nb.graphs import Absorbing
 from sedd_nb.model import ModelConfig, SEDDModel
 from sedd_nb.noise import LogLinearNoise
-from sedd_nb.sampling import sample_windows
+from sedd_nb.generate import sample_windows
 
 
 def best_of(fn, repeats, sync=lambda: None, amp=contextlib.nullcontext):

@@ -76,7 +76,8 @@ def decode_rows(S, dev, clock):
     from sedd_nb.generate import GraphedCall, StaticBlockCache, StaticKV, ar_decode, static_blocks
     from sedd_nb.graphs import Absorbing
     from sedd_nb.noise import LogLinearNoise
-    from sedd_nb.sampling import ar_generate, sample
+    from sedd_nb.generate import ar_generate
+    from sedd_nb.sampling import sample
     n, L, V = S['n'], S['L'], S['V']
     bos = V - 1                                                         # the last data token stands for EOS
     graph, noise = Absorbing(V), LogLinearNoise()

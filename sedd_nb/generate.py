@@ -13,11 +13,13 @@ from .blocks import sample_blocks
 from .tokenizer import decode_ids
 from .graphs import sample_categorical
 from .model import ReuseUnchanged, SEDDModel, block_size_of, unwrapped
-from .sampling import ar_generate, sample, sample_windows
+from .graphs import check_int
+from .sampling import check_sample_args, sample
+from tqdm import tqdm
 
 # %% auto #0
-__all__ = ['DECODES', 'sample_seed', 'score_call', 'GraphedCall', 'capture', 'StaticKV', 'ar_decode', 'StaticBlockCache',
-           'static_blocks', 'decoded', 'draw_ids', 'generate', 'sample_texts']
+__all__ = ['DECODES', 'sample_seed', 'score_call', 'sample_windows', 'ar_generate', 'GraphedCall', 'capture', 'StaticKV',
+           'ar_decode', 'StaticBlockCache', 'static_blocks', 'decoded', 'draw_ids', 'generate', 'sample_texts']
 
 # %% ../nbs/15a_generate.ipynb #03f1f5e1
 def sample_seed(seed: int, i: int) -> int:
@@ -28,6 +30,72 @@ def sample_seed(seed: int, i: int) -> int:
 def score_call(model):
     "A plain SEDD network as a sampler's `score_fn`: `ReuseUnchanged` for an `SEDDModel`, else `model(xt, sigma)`."
     return ReuseUnchanged(model) if isinstance(model, SEDDModel) else (lambda xt, s: model(xt, s))
+
+# %% ../nbs/15a_generate.ipynb #463d35f6
+@torch.no_grad()
+def sample_windows(score_fn, graph, noise,
+                   shape,                   # (B, N) of the samples; N may exceed the window
+                   steps: int,              # sampler steps (network calls with predictor='first_hitting') per window
+                   window: int,             # W: the longest sequence score_fn takes (the model's max_len)
+                   keep: int | None = None, # K: tokens of context carried into the next window (default W // 2)
+                   prompt=None,             # LongTensor broadcastable to shape, -1 at free positions
+                   device=None, progress: bool = False,
+                   **kw,                    # passed to `sample`: predictor, generator, top_p, temperature, ...
+                  ) -> torch.Tensor:        # (B, N) long tokens
+    "Samples longer than the window: windows of W tokens, each conditioned on the last K tokens of the one before."
+    B, N = shape = check_sample_args(shape, steps, kw.get('predictor', 'analytic'), kw.get('eps', 1e-5))
+    W, K = _check_windows(graph, window, keep, N, kw.pop('return_traj', False))
+    if device is None: device = prompt.device if isinstance(prompt, torch.Tensor) else 'cpu'
+    x = torch.full(shape, -1, dtype=torch.long, device=device)
+    if prompt is not None:
+        p = torch.as_tensor(prompt, device=device)
+        if p.ndim > 2 or p.shape[-1] != N or (p.ndim == 2 and p.shape[0] not in (1, B)):
+            raise ValueError(f"prompt must be ({N},) or (1 or {B}, {N}) ids with -1 at free positions; got {tuple(p.shape)}.")
+        x = p.expand(shape).clone()
+    starts = list(range(0, max(N - W, 0), W - K)) + [max(N - W, 0)]          # the last window ends at N
+    _check_reach(x, starts, W)
+    for s in tqdm(starts, disable=not progress, desc='sampling (windows)', leave=False):
+        x[:, s:s + W] = sample(score_fn, graph, noise, (B, min(W, N)), steps, prompt=x[:, s:s + W], device=device, **kw)
+    return x
+
+def _check_windows(graph, window, keep, N, kw_traj=False):
+    W = check_int('window', window)
+    K = W // 2 if keep is None else check_int('keep', keep, minimum=0)
+    if K >= W: raise ValueError(f"keep={K} must be smaller than window={W}: each window must write something new.")
+    if N > W and not graph.absorb:
+        raise ValueError(f"A sequence of {N} tokens needs windows of {W}, each prompted by the last; prompting is "
+                         f"exact only on the absorbing graph, and {graph!r} is not one.")
+    if kw_traj: raise ValueError("sample_windows returns the finished tokens only; return_traj=True applies to `sample` "
+                                 "(one window: N <= window).")
+    return W, K
+
+def _check_reach(x, starts, W):
+    "Refuse a prompted token that a window writing a free position before it cannot read (a suffix past the window)."
+    fixed, free = (x >= 0).any(0), (x < 0).any(0)                   # (N,): prompted in some row, free in some row
+    if not fixed.any(): return
+    last, written = int(fixed.nonzero().max()), torch.zeros_like(free)
+    for s in starts:
+        new = free[s:s + W] & ~written[s:s + W]
+        if new.any() and last >= s + W:
+            raise ValueError(f"The prompt fixes token {last}, but the window of tokens {s}..{s + W - 1} writes token "
+                             f"{s + int(new.nonzero()[0])} without reading it (the model reads {W} tokens at a time), so "
+                             f"it would be pasted on, not infilled. Keep a suffix within one window (length <= {W}), "
+                             f"or leave it out.")
+        written[s:s + W] = True
+
+# %% ../nbs/15a_generate.ipynb #c95a6587
+@torch.no_grad()
+def ar_generate(model, n: int, length: int, bos_id: int, prefix=None, generator=None, device='cpu'):
+    "Ancestral samples (n, length) from a causal `model`; `prefix` (list of ids) fixes the first tokens."
+    x = torch.full((n, 1), bos_id, dtype=torch.long, device=device)
+    prefix = list(prefix or [])
+    for i in range(length):
+        if i < len(prefix): nxt = torch.full((n,), prefix[i], dtype=torch.long, device=device)
+        else:
+            logits = model(x, torch.zeros(n, device=device))[:, -1].float()        # (n, V)
+            nxt = sample_categorical(torch.softmax(logits, -1), generator=generator)
+        x = torch.cat([x, nxt[:, None]], 1)
+    return x[:, 1:]
 
 # %% ../nbs/15a_generate.ipynb #8a38cc23
 class GraphedCall:

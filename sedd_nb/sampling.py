@@ -15,8 +15,7 @@ from .graphs import sample_categorical, draw_in_blocks, check_int, on_host, requ
 # %% auto #0
 __all__ = ['REFRESH_EVERY', 'PREDICTORS', 'FIRST_HITTING', 'UNMASK_ORDERS', 'normalise_probs', 'score_from_model', 'euler_probs',
            'tau_leaping_probs', 'analytic_probs', 'denoise_probs', 'top_p_filter', 'temperature_filter', 'masked_rows',
-           'absorbing_step', 'sample', 'show_frames', 'next_unmask_sigma', 'sample_first_hitting', 'sample_windows',
-           'ar_generate']
+           'absorbing_step', 'check_sample_args', 'sample', 'show_frames', 'next_unmask_sigma', 'sample_first_hitting']
 
 # %% ../nbs/06_sampling.ipynb #774537fc
 def _bcast(v, like: torch.Tensor) -> torch.Tensor:
@@ -208,7 +207,7 @@ def _check_prompt(prompt, shape, graph, device):
                          f"or -1 for a free position (the mask token cannot be prompted).")
     return prompt >= 0, prompt
 
-def _check_args(shape, steps, predictor, eps, generator=None, top_p=None):
+def check_sample_args(shape, steps, predictor, eps, generator=None, top_p=None):
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__} {generator!r}; "
                         f"for a seed pass generator=torch.Generator().manual_seed(seed).")
@@ -263,7 +262,7 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
            return_traj: bool = False,  # return the list of every xt instead of the final one
           ) -> torch.Tensor | list[torch.Tensor]:  # (B, L) long tokens, or the trajectory (first: limit draw, last: sample)
     "Draw samples by running the reverse diffusion with `score_fn` from the limit distribution to clean tokens."
-    shape = _check_args(shape, steps, predictor, eps, generator, top_p)
+    shape = check_sample_args(shape, steps, predictor, eps, generator, top_p)
     _check_shaping(graph, temperature, unmask, unmask_noise)
     if predictor == FIRST_HITTING: return _first_hitting_steps(score_fn, graph, noise, shape, steps, prompt, device,
                                                                generator, top_p, temperature, unmask, progress, return_traj)
@@ -372,7 +371,7 @@ def sample_first_hitting(score_fn,              # callable (xt (b, L), sigma (b,
                          progress: bool = False,
                         ) -> torch.Tensor:      # (B, L) long tokens, no mask left
     "The absorbing reverse chain simulated at its jump times: per call, the next reveal's sigma, a uniform masked position, its token."
-    B, L = shape = _check_args(shape, 1, 'analytic', 0.5, generator, top_p)
+    B, L = shape = check_sample_args(shape, 1, 'analytic', 0.5, generator, top_p)
     _check_first_hitting(graph, per_call, temperature)
     if device is None: device = prompt.device if isinstance(prompt, torch.Tensor) else 'cpu'
     fixed, prompt = _check_prompt(prompt, shape, graph, device)
@@ -419,69 +418,3 @@ def _first_hitting_steps(score_fn, graph, noise, shape, steps, prompt, device, g
     return sample_first_hitting(score_fn, graph, noise, shape, per_call=max(1, math.ceil(free / steps)), prompt=prompt,
                                 device=device, generator=generator, top_p=top_p, temperature=temperature,
                                 progress=progress)
-
-# %% ../nbs/06_sampling.ipynb #463d35f6
-@torch.no_grad()
-def sample_windows(score_fn, graph, noise,
-                   shape,                   # (B, N) of the samples; N may exceed the window
-                   steps: int,              # sampler steps (network calls with predictor='first_hitting') per window
-                   window: int,             # W: the longest sequence score_fn takes (the model's max_len)
-                   keep: int | None = None, # K: tokens of context carried into the next window (default W // 2)
-                   prompt=None,             # LongTensor broadcastable to shape, -1 at free positions
-                   device=None, progress: bool = False,
-                   **kw,                    # passed to `sample`: predictor, generator, top_p, temperature, ...
-                  ) -> torch.Tensor:        # (B, N) long tokens
-    "Samples longer than the window: windows of W tokens, each conditioned on the last K tokens of the one before."
-    B, N = shape = _check_args(shape, steps, kw.get('predictor', 'analytic'), kw.get('eps', 1e-5))
-    W, K = _check_windows(graph, window, keep, N, kw.pop('return_traj', False))
-    if device is None: device = prompt.device if isinstance(prompt, torch.Tensor) else 'cpu'
-    x = torch.full(shape, -1, dtype=torch.long, device=device)
-    if prompt is not None:
-        p = torch.as_tensor(prompt, device=device)
-        if p.ndim > 2 or p.shape[-1] != N or (p.ndim == 2 and p.shape[0] not in (1, B)):
-            raise ValueError(f"prompt must be ({N},) or (1 or {B}, {N}) ids with -1 at free positions; got {tuple(p.shape)}.")
-        x = p.expand(shape).clone()
-    starts = list(range(0, max(N - W, 0), W - K)) + [max(N - W, 0)]          # the last window ends at N
-    _check_reach(x, starts, W)
-    for s in tqdm(starts, disable=not progress, desc='sampling (windows)', leave=False):
-        x[:, s:s + W] = sample(score_fn, graph, noise, (B, min(W, N)), steps, prompt=x[:, s:s + W], device=device, **kw)
-    return x
-
-def _check_windows(graph, window, keep, N, kw_traj=False):
-    W = check_int('window', window)
-    K = W // 2 if keep is None else check_int('keep', keep, minimum=0)
-    if K >= W: raise ValueError(f"keep={K} must be smaller than window={W}: each window must write something new.")
-    if N > W and not graph.absorb:
-        raise ValueError(f"A sequence of {N} tokens needs windows of {W}, each prompted by the last; prompting is "
-                         f"exact only on the absorbing graph, and {graph!r} is not one.")
-    if kw_traj: raise ValueError("sample_windows returns the finished tokens only; return_traj=True applies to `sample` "
-                                 "(one window: N <= window).")
-    return W, K
-
-def _check_reach(x, starts, W):
-    "Refuse a prompted token that a window writing a free position before it cannot read (a suffix past the window)."
-    fixed, free = (x >= 0).any(0), (x < 0).any(0)                   # (N,): prompted in some row, free in some row
-    if not fixed.any(): return
-    last, written = int(fixed.nonzero().max()), torch.zeros_like(free)
-    for s in starts:
-        new = free[s:s + W] & ~written[s:s + W]
-        if new.any() and last >= s + W:
-            raise ValueError(f"The prompt fixes token {last}, but the window of tokens {s}..{s + W - 1} writes token "
-                             f"{s + int(new.nonzero()[0])} without reading it (the model reads {W} tokens at a time), so "
-                             f"it would be pasted on, not infilled. Keep a suffix within one window (length <= {W}), "
-                             f"or leave it out.")
-        written[s:s + W] = True
-
-# %% ../nbs/06_sampling.ipynb #c95a6587
-@torch.no_grad()
-def ar_generate(model, n: int, length: int, bos_id: int, prefix=None, generator=None, device='cpu'):
-    "Ancestral samples (n, length) from a causal `model`; `prefix` (list of ids) fixes the first tokens."
-    x = torch.full((n, 1), bos_id, dtype=torch.long, device=device)
-    prefix = list(prefix or [])
-    for i in range(length):
-        if i < len(prefix): nxt = torch.full((n,), prefix[i], dtype=torch.long, device=device)
-        else:
-            logits = model(x, torch.zeros(n, device=device))[:, -1].float()        # (n, V)
-            nxt = sample_categorical(torch.softmax(logits, -1), generator=generator)
-        x = torch.cat([x, nxt[:, None]], 1)
-    return x[:, 1:]

@@ -70,7 +70,7 @@ def test_the_dispatcher_draws_what_the_trainer_drew():
 def test_kv_cache_decode_draws_what_ar_generate_draws():
     "The AR baseline on its static cache: the tokens of `ar_generate` (float64, so no draw sits on a rounding edge)."
     from sedd_nb.generate import ar_decode
-    from sedd_nb.sampling import ar_generate
+    from sedd_nb.generate import ar_generate
     m = tiny_model(3, causal=True).double()
     for prefix in ([], [1, 2], list(range(8))):
         want = ar_generate(m, 3, 16, TOK.eos_id, prefix=prefix, generator=torch.Generator().manual_seed(1))

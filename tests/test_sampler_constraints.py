@@ -7,7 +7,8 @@ from sedd_nb.blocks import BlockCache, sample_blocks
 from sedd_nb.graphs import Uniform
 from sedd_nb.hub import load_checkpoint
 from sedd_nb.model import ModelConfig, ReuseUnchanged, SEDDModel
-from sedd_nb.sampling import sample, sample_windows
+from sedd_nb.generate import sample_windows
+from sedd_nb.sampling import sample
 from conftest import cli
 
 SAMPLE = ('sample', '--n', 3, '--steps', 4, '--seed', 5, '--predictor', 'first_hitting')
