@@ -8,23 +8,17 @@ Without `--run` a block model with random weights is timed (`--model char`: bloc
 calls per block (first hitting: one reveal per call). The SEDD row, from the same run's config without blocks and
 the analytic sampler with one step per token of a window (windows of context + block), is the reference measured in the same process.
 """
-import argparse, contextlib, platform, time
+import argparse, contextlib, platform
 
 import torch
+
+from timing import best_of                   # bench/timing.py, the benchmarks' one clock
 
 from sedd_nb.blocks import sample_blocks
 from sedd_nb.graphs import Absorbing
 from sedd_nb.model import ModelConfig, SEDDModel
 from sedd_nb.noise import LogLinearNoise
 from sedd_nb.generate import sample_windows
-
-
-def best_of(fn, repeats, sync=lambda: None, amp=contextlib.nullcontext):
-    times = []
-    for _ in range(repeats):
-        with amp():
-            sync(); t0 = time.perf_counter(); out = fn(); sync(); times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def main():
@@ -51,24 +45,25 @@ def main():
     model = model.to(dev)
     b = model.cfg.block_size
     plain = SEDDModel(ModelConfig(**{**model.cfg.to_dict(), 'block_size': None})).to(dev).eval()
-    sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == 'cuda' else (lambda: None)
+    cuda = dev.type == 'cuda'
     amp = (lambda: torch.autocast('cuda', dtype=torch.bfloat16)) if a.amp else contextlib.nullcontext
     where = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f"CPU {platform.machine()}, {torch.get_num_threads()} threads"
     print(f"{where}{', bf16' if a.amp else ''}; block {b}, context {a.context}, n = {a.n}, "
           f"best of {a.repeats}")
     print(f"{'length':>7} {'cached tok/s':>13} {'uncached tok/s':>15} {'cached / uncached':>18} {'SEDD windows tok/s':>19} {'same tokens':>12}")
     for length in a.lengths:
-        g = lambda: torch.Generator(device=dev).manual_seed(0)
-        tc, xc = best_of(lambda: sample_blocks(model, graph, noise, a.n, length, context=a.context, device=dev,
-                                               generator=g()), a.repeats, sync, amp)
-        tu, xu = best_of(lambda: sample_blocks(model, graph, noise, a.n, length, context=a.context, cache=False,
-                                               device=dev, generator=g()), a.repeats, sync, amp)
-        same = float((xc == xu).float().mean())        # bitwise on the CPU in float32; bf16 may flip rare draws
-        W = a.context + b
-        ts, _ = best_of(lambda: sample_windows(lambda x, s: plain(x, s), graph, noise, (a.n, length), min(W, length), window=W,
-                                               predictor='analytic', device=dev, generator=g()), a.repeats, sync, amp)
-        tok = a.n * length
-        print(f"{length:>7} {tok / tc:>13.0f} {tok / tu:>15.0f} {tu / tc:>18.2f} {tok / ts:>19.0f} {same:>12.1%}", flush=True)
+        with amp():                                    # bf16 when asked, around every timed call
+            g = lambda: torch.Generator(device=dev).manual_seed(0)
+            tc, xc = best_of(lambda: sample_blocks(model, graph, noise, a.n, length, context=a.context, device=dev,
+                                                   generator=g()), a.repeats, cuda)
+            tu, xu = best_of(lambda: sample_blocks(model, graph, noise, a.n, length, context=a.context, cache=False,
+                                                   device=dev, generator=g()), a.repeats, cuda)
+            same = float((xc == xu).float().mean())        # bitwise on the CPU in float32; bf16 may flip rare draws
+            W = a.context + b
+            ts, _ = best_of(lambda: sample_windows(lambda x, s: plain(x, s), graph, noise, (a.n, length), min(W, length), window=W,
+                                                   predictor='analytic', device=dev, generator=g()), a.repeats, cuda)
+            tok = a.n * length
+            print(f"{length:>7} {tok / tc:>13.0f} {tok / tu:>15.0f} {tu / tc:>18.2f} {tok / ts:>19.0f} {same:>12.1%}", flush=True)
 
 
 if __name__ == '__main__':

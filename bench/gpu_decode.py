@@ -29,6 +29,8 @@ graph captures), timed by the wall clock around synchronised calls.
 import argparse, contextlib, json, platform, sys, time
 from pathlib import Path
 
+import timing                              # bench/timing.py, the benchmarks' one clock
+
 
 def sizes(mode: str) -> dict:
     common = dict(blocks=(4, 16), per_call=(1, 2, 4), n=8, repeats=1, graphs=(True, False))
@@ -57,16 +59,12 @@ class Clock:
         import torch
         self.torch, self.cuda, self.amp, self.start, self.budget = torch, dev.type == 'cuda', amp, start, budget
 
-    def sync(self):
-        if self.cuda: self.torch.cuda.synchronize()
+    def sync(self): timing.sync(self.cuda)
 
     def run(self, fn):
-        "Seconds of one call of `fn` (synchronised), its result; None if past the budget."
+        "Seconds of one call of `fn` (bench/timing.py's `seconds_of`), its result; None if past the budget."
         if time.time() - self.start > self.budget: return None, None
-        now = time.perf_counter if self.cuda else time.process_time   # the CPU: this process's CPU seconds, which
-        with self.amp(), self.torch.no_grad():                          # other jobs on a shared machine do not inflate
-            self.sync(); t0 = now(); out = fn(); self.sync()
-        return now() - t0, out
+        with self.amp(), self.torch.no_grad(): return timing.seconds_of(fn, self.cuda)
 
 
 def decode_rows(S, dev, clock):

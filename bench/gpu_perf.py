@@ -25,6 +25,8 @@ Sections of DIR/report.md (and DIR/report.json):
              eager and torch.compile, fraction of the bandwidth floor)
 """
 import argparse, contextlib, copy, importlib, json, os, statistics, subprocess, sys, time, types
+
+import timing                              # bench/timing.py, the benchmarks' one clock
 from pathlib import Path
 
 # bf16 dense tensor-core peak in FLOP/s by device-name substring (vendor data sheets, without sparsity)
@@ -65,20 +67,10 @@ def make_run(S, dev, batch, fused_loss=True, compile=True):
 
 
 class Clock:
-    "Milliseconds of a block of GPU work: CUDA events on a GPU, perf_counter on the CPU."
+    "Milliseconds of a block of GPU work (bench/timing.py: CUDA events on a GPU, perf_counter on the CPU)."
     def __init__(self, dev): self.cuda = dev.type == 'cuda'
-    def sync(self):
-        import torch
-        if self.cuda: torch.cuda.synchronize()
-    def time(self, fn, n):
-        import torch
-        self.sync()
-        if self.cuda:
-            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            a.record(); [fn() for _ in range(n)]; b.record(); b.synchronize()
-            return a.elapsed_time(b) / n
-        t = time.perf_counter(); [fn() for _ in range(n)]
-        return (time.perf_counter() - t) * 1e3 / n
+    def sync(self): timing.sync(self.cuda)
+    def time(self, fn, n): return timing.ms_per_call(fn, n, self.cuda)
 
 
 def old_ema_update(ema_model, model, decay, ok=None):
