@@ -178,20 +178,6 @@ def _read_weights(folder: Path) -> dict:
     raise FileNotFoundError(f"{folder} has config.json but no {' or '.join(WEIGHT_FILES)}.")
 
 # %% ../nbs/09c_hub.ipynb #9b3ea964
-def _inv_freq(mc, dtype=torch.float32) -> torch.Tensor:
-    "The paper's rotary buffer for ModelConfig `mc`: `rope_base ** (-2i / head_dim)` (our `rotary_angles` uses the same)."
-    hd = mc.head_dim
-    return 1.0 / (mc.rope_base ** (torch.arange(0, hd, 2, dtype=dtype) / hd))
-
-def _check_rotary(raw: dict, mc, where: str):
-    if ROTARY_KEY not in raw: return
-    hd = mc.head_dim
-    ours = _inv_freq(mc, torch.float64)
-    theirs = raw[ROTARY_KEY].double().reshape(-1)
-    if theirs.shape != ours.shape or not torch.allclose(theirs, ours, rtol=1e-5, atol=0):
-        raise ValueError(f"{where}: {ROTARY_KEY} does not hold the rotary frequencies of base {mc.rope_base} "
-                         f"for head size {hd}; this network cannot reproduce it.")
-
 def load_pretrained(src, device='cpu', tokenizer=None) -> LoadedModel:
     "Model (eval mode), graph, noise, tokenizer, cfg of a Hub folder or Hub id: the bundle of `load_checkpoint`."
     folder = resolve_source(src)
@@ -215,6 +201,22 @@ def load_pretrained(src, device='cpu', tokenizer=None) -> LoadedModel:
     tcfg = _train_config(ours, mc, gname, cfg, str(folder/'config.json'))
     return LoadedModel(model.to(device).eval(), make_graph(gname, mc.vocab_size - int(gname == 'absorbing')),
                        noise, tok, tcfg, _export_step(ours, str(folder)), str(folder))
+
+
+# %% ../nbs/09c_hub.ipynb #7e14e461
+def _inv_freq(mc, dtype=torch.float32) -> torch.Tensor:
+    "The paper's rotary buffer for ModelConfig `mc`: `rope_base ** (-2i / head_dim)` (our `rotary_angles` uses the same)."
+    hd = mc.head_dim
+    return 1.0 / (mc.rope_base ** (torch.arange(0, hd, 2, dtype=dtype) / hd))
+
+def _check_rotary(raw: dict, mc, where: str):
+    if ROTARY_KEY not in raw: return
+    hd = mc.head_dim
+    ours = _inv_freq(mc, torch.float64)
+    theirs = raw[ROTARY_KEY].double().reshape(-1)
+    if theirs.shape != ours.shape or not torch.allclose(theirs, ours, rtol=1e-5, atol=0):
+        raise ValueError(f"{where}: {ROTARY_KEY} does not hold the rotary frequencies of base {mc.rope_base} "
+                         f"for head size {hd}; this network cannot reproduce it.")
 
 def _load_tokenizer(folder: Path, tokenizer, n_tokens: int):
     if tokenizer is not None: tok = load_tokenizer(tokenizer)
@@ -259,7 +261,39 @@ def _train_config(ours: dict, mc, gname: str, cfg: dict, where: str):
     return TrainConfig.gpt2_small(out_dir='runs/pretrained', graph=gname, noise=noise, seq_len=mc.max_len,
                                   model='small', model_kw=kw)
 
+
 # %% ../nbs/09c_hub.ipynb #bc2b4008
+def export_run(src, out, ema: bool = True, overwrite: bool = False) -> Path:
+    "Write the run `src` (run dir or checkpoint) as a Hub folder `out`: config.json, model.safetensors, tokenizer.json, README.md."
+    _check_path('export_run', src, 'a run directory or checkpoint'); _check_path('export_run', out, 'a folder path')
+    out = Path(out)
+    b = load_run(src, ema=ema)
+    _check_export_target(out, Path(b.path).parent, overwrite)
+    if b.cfg.objective != 'sedd':
+        raise ValueError(f"{src} is an autoregressive baseline (objective='ar'); only SEDD runs have a Hub layout.")
+    mc = b.model.cfg
+    extra = dict(model_config=mc.to_dict(), train_config=_portable(b.cfg), step=b.step,
+                 weights='ema' if ema else 'raw', metrics=_run_metrics(Path(b.path)))
+    state = {k: v.detach().cpu().contiguous() for k, v in to_paper_names(b.model.state_dict()).items()}
+    state[ROTARY_KEY] = _inv_freq(mc)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with atomic_path(out) as tmp:
+            tmp.mkdir()
+            (tmp/'config.json').write_text(json.dumps(hub_config(mc, b.cfg.graph, b.noise, extra), indent=2))
+            save_file(state, str(tmp/'model.safetensors'), metadata={'format': 'pt'})
+            b.tokenizer.save(tmp/'tokenizer.json')
+            (tmp/'README.md').write_text(_model_card(out.name, dataclasses.replace(b, cfg=TrainConfig(**extra['train_config'])), extra['metrics']))
+            _normal_modes(tmp)
+    except Exception as e:                   # a full disk: safetensors reports it as its own error, not an OSError
+        if isinstance(e, OSError) or 'os error 28' in str(e).lower() or 'no space left' in str(e).lower():
+            raise OSError(f"Could not write the export {out}: {why_write_failed(out.parent, e)}. Nothing was replaced; "
+                          f"free space or pick another --out.") from None
+        raise
+    return out
+
+
+# %% ../nbs/09c_hub.ipynb #b33ff267
 def _network_line(mc) -> str:
     "What kind of network the card describes, and whether the paper's code can read it."
     kind = (f"block diffusion, blocks of {mc.block_size} tokens (sample with `sample_blocks`)" if mc.block_size else
@@ -298,34 +332,6 @@ def _run_metrics(path: Path) -> dict:
     if tr: out['last training loss (bits per token)'] = f"{tr[-1]['loss_bits_tok']:.4f}"
     return out
 
-def export_run(src, out, ema: bool = True, overwrite: bool = False) -> Path:
-    "Write the run `src` (run dir or checkpoint) as a Hub folder `out`: config.json, model.safetensors, tokenizer.json, README.md."
-    _check_path('export_run', src, 'a run directory or checkpoint'); _check_path('export_run', out, 'a folder path')
-    out = Path(out)
-    b = load_run(src, ema=ema)
-    _check_export_target(out, Path(b.path).parent, overwrite)
-    if b.cfg.objective != 'sedd':
-        raise ValueError(f"{src} is an autoregressive baseline (objective='ar'); only SEDD runs have a Hub layout.")
-    mc = b.model.cfg
-    extra = dict(model_config=mc.to_dict(), train_config=_portable(b.cfg), step=b.step,
-                 weights='ema' if ema else 'raw', metrics=_run_metrics(Path(b.path)))
-    state = {k: v.detach().cpu().contiguous() for k, v in to_paper_names(b.model.state_dict()).items()}
-    state[ROTARY_KEY] = _inv_freq(mc)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with atomic_path(out) as tmp:
-            tmp.mkdir()
-            (tmp/'config.json').write_text(json.dumps(hub_config(mc, b.cfg.graph, b.noise, extra), indent=2))
-            save_file(state, str(tmp/'model.safetensors'), metadata={'format': 'pt'})
-            b.tokenizer.save(tmp/'tokenizer.json')
-            (tmp/'README.md').write_text(_model_card(out.name, dataclasses.replace(b, cfg=TrainConfig(**extra['train_config'])), extra['metrics']))
-            _normal_modes(tmp)
-    except Exception as e:                   # a full disk: safetensors reports it as its own error, not an OSError
-        if isinstance(e, OSError) or 'os error 28' in str(e).lower() or 'no space left' in str(e).lower():
-            raise OSError(f"Could not write the export {out}: {why_write_failed(out.parent, e)}. Nothing was replaced; "
-                          f"free space or pick another --out.") from None
-        raise
-    return out
 
 # %% ../nbs/09c_hub.ipynb #37c2c256
 EXPORT_FILES = ('README.md', 'config.json', 'model.safetensors', 'tokenizer.json')
