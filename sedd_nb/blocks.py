@@ -11,11 +11,12 @@ import torch
 from tqdm import tqdm
 from .graphs import check_int, log_expm1
 from .losses import all_sequences
-from .model import block_size_of, unwrapped
+from .model import ModelConfig, SEDDModel, block_size_of, unwrapped
 from .sampling import sample, FIRST_HITTING
 
 # %% auto #0
-__all__ = ['CONTEXTS', 'ExactBlockScore', 'BlockCache', 'NoCache', 'sample_blocks']
+__all__ = ['CONTEXTS', 'ExactBlockScore', 'block_mask', 'BlockSEDDModel', 'build_network', 'BlockCache', 'NoCache',
+           'sample_blocks']
 
 # %% ../nbs/15_block_diffusion.ipynb #ef475890
 CONTEXTS = ('prefix', 'none', 'all')
@@ -45,6 +46,53 @@ class ExactBlockScore:
             q = torch.stack([(w * (self.seqs[:, i] == y)).sum(-1) for y in range(V)], -1)   # (N, V)
             out[:, i, :V] = (q / q.sum(-1, keepdim=True)).log() - log_expm1(sigma.double())[:, None]
         return out.scatter(-1, xt[..., None], 0.)
+
+# %% ../nbs/15_block_diffusion.ipynb #a040d754
+def block_mask(L: int, b: int, device=None) -> torch.Tensor:
+    "(2L, 2L) bool [query, key] over `[xt; x0]`: noisy block k sees noisy block k and clean blocks < k; clean block k sees clean blocks <= k."
+    blk = torch.arange(L, device=device) // b
+    same, before, upto = (blk[:, None] == blk[None, :]), (blk[None, :] < blk[:, None]), (blk[None, :] <= blk[:, None])
+    return torch.cat([torch.cat([same, before], 1), torch.cat([torch.zeros_like(same), upto], 1)], 0)
+
+# %% ../nbs/15_block_diffusion.ipynb #e5b6edb0
+class BlockSEDDModel(SEDDModel):
+    "The score network of a block model: noisy block k reads itself and the clean blocks before k, in one pass over `[xt; x0]`."
+    reads_x0 = True
+    def __init__(self, cfg: ModelConfig):
+        if getattr(cfg, 'block_size', None) is None:
+            raise ValueError("BlockSEDDModel needs ModelConfig.block_size (the diffusion block size); build a network "
+                             "without blocks with SEDDModel, or either kind with build_network(cfg).")
+        super().__init__(cfg)
+
+    def forward(self, xt, sigma, attn_mask=None, x0=None) -> torch.Tensor:
+        "Log-scores (B, L, vocab_size) of noisy tokens `xt` whose block k reads the clean blocks < k of `x0` (B, L)."
+        sigma, mask = self._check_inputs(xt, sigma, attn_mask)
+        self._check_x0(xt, x0)
+        L = xt.shape[1]
+        pos = torch.arange(L, device=xt.device).repeat(2)                  # both halves at positions 0..L-1
+        out = self.trunk(torch.cat([xt, x0.to(xt.device, xt.dtype)], 1), sigma, self.allowed(L, mask, xt.device), pos=pos, first=L)
+        return self.output(out, xt, sigma)
+
+    def allowed(self, L, mask, device):
+        "The attention mask over `[xt; x0]`: `block_mask`, padded keys hidden in both halves (a token always sees itself)."
+        allowed = block_mask(L, self.cfg.block_size, device)                            # (2L, 2L)
+        if mask is None: return allowed
+        eye = torch.eye(2 * L, dtype=torch.bool, device=device)
+        return (allowed & torch.cat([mask, mask], -1)) | eye                             # (B, 1, 2L, 2L)
+
+    def _check_x0(self, xt, x0):
+        if x0 is None:
+            raise ValueError(f"This is a block diffusion model (block_size={self.cfg.block_size}): its scores of block k "
+                             f"read the clean blocks before k, so pass x0=the clean sequence (training, ELBO), or sample "
+                             f"with sedd_nb.blocks.sample_blocks.")
+        if not isinstance(x0, torch.Tensor) or x0.shape != xt.shape or x0.is_floating_point() or x0.dtype == torch.bool:
+            raise ValueError(f"x0 must be an integer tensor shaped like xt {tuple(xt.shape)}, got "
+                             f"{getattr(x0, 'dtype', type(x0))} {tuple(getattr(x0, 'shape', ()))}.")
+
+# %% ../nbs/15_block_diffusion.ipynb #18e8f79e
+def build_network(cfg: ModelConfig) -> SEDDModel:
+    "A freshly initialised network for `cfg`: `BlockSEDDModel` when `cfg.block_size` is set, else `SEDDModel`."
+    return (SEDDModel if cfg.block_size is None else BlockSEDDModel)(cfg)
 
 # %% ../nbs/15_block_diffusion.ipynb #8fdf1714
 class BlockCache:

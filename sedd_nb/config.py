@@ -13,6 +13,7 @@ import torch
 from fastcore.basics import patch
 from .graphs import make_graph
 from .model import ModelConfig, SEDDModel
+from .blocks import build_network
 
 # %% auto #0
 __all__ = ['CHOICES', 'PRESETS', 'TrainConfig', 'suggest', 'field_names', 'check_keys', 'is_int', 'model_config', 'build_model',
@@ -257,9 +258,9 @@ def model_config(cfg: TrainConfig, vocab_size: int) -> ModelConfig:
                          f"Valid keys: {', '.join(f.name for f in dataclasses.fields(ModelConfig))}.") from e
 
 def build_model(cfg: TrainConfig, vocab_size: int) -> SEDDModel:
-    "A freshly initialised `SEDDModel` for `cfg` over `vocab_size` data tokens (graph.dim outputs for SEDD, V for AR)."
+    "A freshly initialised network (`build_network`) for `cfg` over `vocab_size` data tokens (graph.dim outputs for SEDD, V for AR)."
     dim = vocab_size if cfg.objective == 'ar' else make_graph(cfg.graph, vocab_size).dim
-    return SEDDModel(model_config(cfg, dim))
+    return build_network(model_config(cfg, dim))
 
 # %% ../nbs/09a_config.ipynb #3f66850f
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
