@@ -10,13 +10,13 @@ import math
 import torch
 from tqdm import tqdm
 from .graphs import check_int, log_expm1
-from .losses import all_sequences
-from .model import ModelConfig, SEDDModel, block_size_of, unwrapped
+from .losses import all_sequences, call_score, check_batch
+from .model import ModelConfig, ModelScore, SEDDModel, block_size_of, unwrapped
 from .sampling import sample, FIRST_HITTING
 
 # %% auto #0
-__all__ = ['CONTEXTS', 'ExactBlockScore', 'block_mask', 'BlockSEDDModel', 'build_network', 'BlockCache', 'NoCache',
-           'sample_blocks']
+__all__ = ['CONTEXTS', 'ExactBlockScore', 'block_mask', 'BlockSEDDModel', 'build_network', 'block_times', 'at_sigma',
+           'block_loss', 'loss_variance', 'clip_search', 'BlockCache', 'NoCache', 'sample_blocks']
 
 # %% ../nbs/15_block_diffusion.ipynb #ef475890
 CONTEXTS = ('prefix', 'none', 'all')
@@ -93,6 +93,76 @@ class BlockSEDDModel(SEDDModel):
 def build_network(cfg: ModelConfig) -> SEDDModel:
     "A freshly initialised network for `cfg`: `BlockSEDDModel` when `cfg.block_size` is set, else `SEDDModel`."
     return (SEDDModel if cfg.block_size is None else BlockSEDDModel)(cfg)
+
+# %% ../nbs/15_block_diffusion.ipynb #c7ddd6e6
+def block_times(B: int, n: int,               # sequences, blocks per sequence
+                clip=(0., 1.),                # (beta, omega): the window of times
+                eps: float = 1e-3,            # the smallest time (t = 0 is clean data)
+                generator=None, device=None) -> torch.Tensor:
+    "(B, n) times, one per block: one uniform draw in each of the B n slices of [0, 1), dealt in a random order, mapped into [max(beta, eps), omega]."
+    N = B * n
+    u = (torch.rand(N, generator=generator, device=device) + torch.arange(N, device=device)) / N
+    u = u[torch.randperm(N, generator=generator, device=device)]          # each block's time stays U(0, 1)
+    lo, hi = max(clip[0], eps), clip[1]
+    return (lo + (hi - lo) * u).view(B, n)
+
+# %% ../nbs/15_block_diffusion.ipynb #a5c3f9e3
+def at_sigma(log_score, xt, sigma_from, sigma_to, mask_id: int):
+    "Log-scores (B, L, V + 1) of a `'subs'` block model computed at `sigma_from` (B,), moved to each position's `sigma_to` (B, L)."
+    shift = log_expm1(sigma_from.to(log_score.dtype))[:, None] - log_expm1(sigma_to.to(log_score.dtype))   # (B, L)
+    shift = torch.where(xt == mask_id, shift, torch.zeros_like(shift))                # only masked rows carry the factor
+    return torch.cat([log_score[..., :mask_id] + shift[..., None], log_score[..., mask_id:]], -1)
+
+# %% ../nbs/15_block_diffusion.ipynb #f66476a5
+def block_loss(score_fn,                      # reads x0 (`reads_x0`): `ModelScore` of a block model, or `ExactBlockScore`
+               graph, noise,
+               x0: torch.Tensor,              # (B, L) clean tokens
+               b: int,                        # block size
+               clip=(0., 1.),                 # (beta, omega) for b > 1: the window of times (BD3-LM's clipped schedule)
+               mask: torch.Tensor | None = None, # (B, L) 1 = real token, 0 = padding
+               generator=None, score_entropy=None, eps: float = 1e-3,
+               t: torch.Tensor | None = None, # (B, ceil(L / b)) times instead of the draw (exact checks)
+               ) -> torch.Tensor:             # (B,) per-sequence loss in nats
+    "A block model's training loss, as BD3-LM trains: b = 1 at t = 1, all masked (the AR loss); b > 1 one time per block (`block_times`)."
+    x0c, mask = check_batch(graph, x0, mask)
+    B, L = x0c.shape
+    if b == 1:                                # every token masked at t = 1: weight e^sigma - 1 turns the score entropy into -log q
+        sigma = torch.ones(B, L, dtype=torch.float64, device=x0c.device)        # any level: q does not depend on it
+        xt, weight = torch.full_like(x0c, graph.mask), torch.expm1(sigma)
+    else:
+        t = block_times(B, -(-L // b), clip, eps, generator, x0c.device) if t is None else t
+        sigma, weight = noise(t.repeat_interleave(b, 1)[:, :L])                # (B, L) each
+        xt = graph.sample_transition(x0c, sigma, generator=generator)
+    if mask is not None: xt = torch.where(mask, xt, x0.long())                 # padding stays padding
+    log_score = at_sigma(call_score(score_fn, xt, sigma[:, 0], x0c), xt, sigma[:, 0], sigma, graph.mask)
+    se = (score_entropy or graph.score_entropy)(log_score, sigma.to(log_score.dtype), xt if mask is None else torch.where(mask, xt, x0c), x0c)
+    if mask is not None: se = torch.where(mask, se, torch.zeros_like(se))
+    return (weight.to(se.dtype) * se).sum(-1)
+
+# %% ../nbs/15_block_diffusion.ipynb #f3d8a065
+@torch.no_grad()
+def loss_variance(loss_fn,                   # (x0, mask) -> (B,) per-sequence loss in nats
+                  batches,                   # held-out x0 or (x0, mask) batches
+                  draws: int = 4) -> float:  # draws of the loss per batch
+    "Variance of the per-token loss of single sequences over `batches` and `draws`: what one sequence adds to the gradient noise."
+    per_tok = []
+    for bt in batches:
+        x0, mask = bt if isinstance(bt, (tuple, list)) else (bt, None)
+        n = x0.shape[1] if mask is None else mask.sum(-1)
+        per_tok += [loss_fn(x0, mask).double() / n for _ in range(draws)]
+    return float(torch.cat(per_tok).var())
+
+# %% ../nbs/15_block_diffusion.ipynb #7315767a
+@torch.no_grad()
+def clip_search(model, graph, noise, batches, widths=(0.5, 0.6, 0.7, 0.8, 0.9), delta: float = 0.1,
+                draws: int = 4, generator=None) -> dict:
+    "BD3-LM's search over clipped windows: {(beta, omega): variance of `block_loss`} on held-out `batches`, [0, 1] included, least first."
+    b = block_size_of(model)
+    if b is None: raise ValueError("clip_search needs a block diffusion model (ModelConfig.block_size set).")
+    wins = [(0., 1.)] + [(round(lo, 6), round(lo + w, 6)) for w in widths for lo in torch.arange(0, 1 - w + 1e-9, delta).tolist()]
+    var = {c: loss_variance(lambda x0, m: block_loss(ModelScore(model, m), graph, noise, x0, b, c, mask=m, generator=generator),
+                            batches, draws) for c in wins}
+    return dict(sorted(var.items(), key=lambda kv: kv[1]))
 
 # %% ../nbs/15_block_diffusion.ipynb #8fdf1714
 class BlockCache:
