@@ -16,7 +16,7 @@ from .sampling import sample, FIRST_HITTING
 
 # %% auto #0
 __all__ = ['CONTEXTS', 'ExactBlockScore', 'block_mask', 'BlockSEDDModel', 'build_network', 'block_times', 'at_sigma',
-           'block_loss', 'loss_variance', 'clip_search', 'BlockCache', 'NoCache', 'sample_blocks']
+           'block_loss', 'loss_variance', 'clip_search', 'BlockCache', 'NoCache', 'kept_context', 'sample_blocks']
 
 # %% ../nbs/15_block_diffusion.ipynb #ef475890
 CONTEXTS = ('prefix', 'none', 'all')
@@ -213,10 +213,15 @@ def _block_prompt(prompt, n, length, device, b):
                          "boundaries and call counts); sample rows with different prompts in separate calls.")
     fixed, free = (p[0] >= 0).nonzero().flatten(), (p[0] < 0).nonzero().flatten()
     if len(fixed) and len(free) and int(fixed[-1]) // b > int(free[0]) // b:
-        raise ValueError(f"The prompt fixes token {int(fixed[-1])}, after the free token {int(free[0])} of an earlier "
-                         f"block: a block model writes blocks left to right, each reading only the blocks before it, so "
-                         f"that token would be pasted on, not infilled. Prompt a prefix only (no suffix) with a block model.")
+        raise ValueError(f"The prompt fixes token {int(fixed[-1])}, in a later block than the free token {int(free[0])}: "
+                         f"block sampling writes left to right, so that token would be pasted on, not infilled. Infilling "
+                         f"needs the SEDD model (sedd_nb.sampling.sample); prompt a block model with a prefix only.")
     return p[:1]
+
+# %% ../nbs/15_block_diffusion.ipynb #bc5243ad
+def kept_context(ctx: int, b: int) -> int:
+    "Clean tokens kept when the window of `ctx` tokens (whole blocks) restarts: its last half in whole blocks, at least one block."
+    return min(ctx, max(b, ctx // 2 // b * b))
 
 # %% ../nbs/15_block_diffusion.ipynb #bc2b3707
 @torch.no_grad()
@@ -259,7 +264,7 @@ def sample_blocks(model,                       # a block model (ModelConfig.bloc
     for lo in tqdm(range(0, length, b), disable=not progress, desc='sampling (blocks)', leave=False):
         hi = min(lo + b, length)
         if lo - start > ctx:                      # the window is full: keep its last half, cache them afresh
-            start = lo - (ctx // 2) // b * b
+            start = lo - kept_context(ctx, b)
             scorer.restart(x[:, start:lo])
         fn = lambda xt, s: scorer.score(x[:, start:lo], xt, s)
         x[:, lo:hi] = sample(fn, graph, noise, (n, hi - lo), steps or (hi - lo), predictor=predictor,
