@@ -16,7 +16,8 @@ machine (one thread per run, one run at a time):
    first-hitting sampler, b / k calls per block; AR one token per call) scored for known words, character entropy
    and generative perplexity under one fixed scorer, the AR run of seed 0 (trained first).
 
-    python bench/block_study.py --search --speed --runs ar sedd blk4 blk8 blk16 --seeds 0 1 --budget 150
+    python bench/block_study.py --search --speed --runs ar blk4 blk8 blk16 sedd --seeds 0 1 --budget 90
+    python bench/block_study.py --runs blk4_full blk1 --seeds 0 --budget 90      # controls, at blk4's speed
     python bench/block_study.py --table
 
 Results: bench/results/block_study.jsonl (one line per run); `--table` prints the mean and range per setting.
@@ -50,7 +51,11 @@ def settings():
     found = json.loads(SEARCH.read_text()) if SEARCH.exists() else {}
     out = {'ar': dict(objective='ar'), 'sedd': {}}
     for b in SIZES: out[f'blk{b}'] = BLOCK(b, found.get(str(b), {}).get('window', (0., 1.)))
+    out['blk4_full'] = BLOCK(4)                                  # control: the full window, one time per block
+    out['blk1'] = BLOCK(1)                                       # autoregression through the block path (t = 1)
     return out
+
+SAME_SPEED = {'blk4_full': 'blk4', 'blk1': 'blk4'}              # the same network pass over 2L tokens: blk4's speed
 
 
 def cpu_seconds_per_step(name, steps=30, warmup=5):
@@ -131,11 +136,11 @@ def runs(names, seeds, budget, eval_chars, nodes):
         for name in names:
             run = cr.OUT / f'{name}_b{int(budget)}_s{seed}'
             if (name, seed, budget) in done: continue
-            steps = int(round(budget / speed[name]))
+            steps = int(round(budget / speed[SAME_SPEED.get(name, name)]))
             t0 = time.process_time()
             train(cr.config(name, seed, steps, run))
             cpu = time.process_time() - t0
-            if scorer is None: scorer = load_checkpoint(cr.OUT / f'ar_b{int(budget)}_s{seeds[0]}')
+            if scorer is None: scorer = load_checkpoint(cr.OUT / f'ar_b{int(budget)}_s0')     # one scorer for all seeds
             bpc = cr.heldout_elbo(run, eval_chars, nodes)
             samples = sample_metrics(run, scorer, vocab, seed=seed)
             rec = dict(setting=name, seed=seed, budget=budget, steps=steps, train_cpu_s=round(cpu, 1), bpc=bpc,
