@@ -111,6 +111,7 @@ def sample_metrics(run_dir, scorer, vocab, n=64, length=64, seed=0):
     b = model.cfg.block_size
     out = {}
     for k in (PER_CALL if cfg.objective != 'ar' else (1,)):
+        if b is not None and k > b: continue                                  # a block reveals at most b per call
         if cfg.objective == 'ar': steps, pred = 0, 'analytic'
         elif b is None: steps, pred = length // k, 'analytic'                 # SEDD: length / k calls in all
         else: steps, pred = b // k, 'first_hitting'                           # blocks: b / k calls per block
