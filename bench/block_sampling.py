@@ -14,7 +14,7 @@ import torch
 
 from timing import best_of                   # bench/timing.py, the benchmarks' one clock
 
-from sedd_nb.blocks import sample_blocks
+from sedd_nb.blocks import build_network, sample_blocks
 from sedd_nb.graphs import Absorbing
 from sedd_nb.model import ModelConfig, SEDDModel
 from sedd_nb.noise import LogLinearNoise
@@ -39,7 +39,7 @@ def main():
         model, graph, noise = bd['model'], bd['graph'], bd['noise']
     else:
         V, size = (96, ModelConfig.char) if a.model == 'char' else (50257, ModelConfig.small)
-        model, graph, noise = SEDDModel(size(V + 1, max_len=64 if a.model == 'char' else 1024, output='subs',
+        model, graph, noise = build_network(size(V + 1, max_len=64 if a.model == 'char' else 1024, output='subs',
                                              sigma_cond=False, block_size=16)).eval(), Absorbing(V), LogLinearNoise()
     dev = torch.device(a.device)
     model = model.to(dev)

@@ -44,11 +44,12 @@ def sizes(mode: str) -> dict:
 def network(S, dev, seed, **kw):
     "A random-weight network of the chosen shape (every weight drawn, so no score is degenerate)."
     import torch
-    from sedd_nb.model import ModelConfig, SEDDModel
+    from sedd_nb.blocks import build_network
+    from sedd_nb.model import ModelConfig
     torch.manual_seed(seed)
     size = getattr(ModelConfig, S['model'])
     causal = kw.get('causal', False)
-    m = SEDDModel(size(S['V'] + (0 if causal else 1), max_len=S['L'], **kw)).to(dev).eval()
+    m = build_network(size(S['V'] + (0 if causal else 1), max_len=S['L'], **kw)).to(dev).eval()
     with torch.no_grad():
         for p in m.parameters(): p.add_(0.02 * torch.randn_like(p))
     return m

@@ -10,12 +10,13 @@ import math
 import torch
 from tqdm import tqdm
 from .graphs import check_int, log_expm1
-from .losses import all_sequences
-from .model import block_size_of, unwrapped
+from .losses import all_sequences, call_score, check_batch
+from .model import ModelConfig, ModelScore, SEDDModel, block_size_of, unwrapped
 from .sampling import sample, FIRST_HITTING
 
 # %% auto #0
-__all__ = ['CONTEXTS', 'ExactBlockScore', 'BlockCache', 'NoCache', 'sample_blocks']
+__all__ = ['CONTEXTS', 'ExactBlockScore', 'block_mask', 'BlockSEDDModel', 'build_network', 'block_times', 'at_sigma',
+           'block_loss', 'loss_variance', 'clip_search', 'BlockCache', 'NoCache', 'kept_context', 'sample_blocks']
 
 # %% ../nbs/15_block_diffusion.ipynb #ef475890
 CONTEXTS = ('prefix', 'none', 'all')
@@ -45,6 +46,123 @@ class ExactBlockScore:
             q = torch.stack([(w * (self.seqs[:, i] == y)).sum(-1) for y in range(V)], -1)   # (N, V)
             out[:, i, :V] = (q / q.sum(-1, keepdim=True)).log() - log_expm1(sigma.double())[:, None]
         return out.scatter(-1, xt[..., None], 0.)
+
+# %% ../nbs/15_block_diffusion.ipynb #a040d754
+def block_mask(L: int, b: int, device=None) -> torch.Tensor:
+    "(2L, 2L) bool [query, key] over `[xt; x0]`: noisy block k sees noisy block k and clean blocks < k; clean block k sees clean blocks <= k."
+    blk = torch.arange(L, device=device) // b
+    same, before, upto = (blk[:, None] == blk[None, :]), (blk[None, :] < blk[:, None]), (blk[None, :] <= blk[:, None])
+    return torch.cat([torch.cat([same, before], 1), torch.cat([torch.zeros_like(same), upto], 1)], 0)
+
+# %% ../nbs/15_block_diffusion.ipynb #e5b6edb0
+class BlockSEDDModel(SEDDModel):
+    "The score network of a block model: noisy block k reads itself and the clean blocks before k, in one pass over `[xt; x0]`."
+    reads_x0 = True
+    def __init__(self, cfg: ModelConfig):
+        if getattr(cfg, 'block_size', None) is None:
+            raise ValueError("BlockSEDDModel needs ModelConfig.block_size (the diffusion block size); build a network "
+                             "without blocks with SEDDModel, or either kind with build_network(cfg).")
+        super().__init__(cfg)
+
+    def forward(self, xt, sigma, attn_mask=None, x0=None) -> torch.Tensor:
+        "Log-scores (B, L, vocab_size) of noisy tokens `xt` whose block k reads the clean blocks < k of `x0` (B, L)."
+        sigma, mask = self._check_inputs(xt, sigma, attn_mask)
+        self._check_x0(xt, x0)
+        L = xt.shape[1]
+        pos = torch.arange(L, device=xt.device).repeat(2)                  # both halves at positions 0..L-1
+        out = self.trunk(torch.cat([xt, x0.to(xt.device, xt.dtype)], 1), sigma, self.allowed(L, mask, xt.device), pos=pos, first=L)
+        return self.output(out, xt, sigma)
+
+    def allowed(self, L, mask, device):
+        "The attention mask over `[xt; x0]`: `block_mask`, padded keys hidden in both halves (a token always sees itself)."
+        allowed = block_mask(L, self.cfg.block_size, device)                            # (2L, 2L)
+        if mask is None: return allowed
+        eye = torch.eye(2 * L, dtype=torch.bool, device=device)
+        return (allowed & torch.cat([mask, mask], -1)) | eye                             # (B, 1, 2L, 2L)
+
+    def _check_x0(self, xt, x0):
+        if x0 is None:
+            raise ValueError(f"This is a block diffusion model (block_size={self.cfg.block_size}): its scores of block k "
+                             f"read the clean blocks before k, so pass x0=the clean sequence (training, ELBO), or sample "
+                             f"with sedd_nb.blocks.sample_blocks.")
+        if not isinstance(x0, torch.Tensor) or x0.shape != xt.shape or x0.is_floating_point() or x0.dtype == torch.bool:
+            raise ValueError(f"x0 must be an integer tensor shaped like xt {tuple(xt.shape)}, got "
+                             f"{getattr(x0, 'dtype', type(x0))} {tuple(getattr(x0, 'shape', ()))}.")
+
+# %% ../nbs/15_block_diffusion.ipynb #18e8f79e
+def build_network(cfg: ModelConfig) -> SEDDModel:
+    "A freshly initialised network for `cfg`: `BlockSEDDModel` when `cfg.block_size` is set, else `SEDDModel`."
+    return (SEDDModel if cfg.block_size is None else BlockSEDDModel)(cfg)
+
+# %% ../nbs/15_block_diffusion.ipynb #c7ddd6e6
+def block_times(B: int, n: int,               # sequences, blocks per sequence
+                clip=(0., 1.),                # (beta, omega): the window of times
+                eps: float = 1e-3,            # the smallest time (t = 0 is clean data)
+                generator=None, device=None) -> torch.Tensor:
+    "(B, n) times, one per block: one uniform draw in each of the B n slices of [0, 1), dealt in a random order, mapped into [max(beta, eps), omega]."
+    N = B * n
+    u = (torch.rand(N, generator=generator, device=device) + torch.arange(N, device=device)) / N
+    u = u[torch.randperm(N, generator=generator, device=device)]          # each block's time stays U(0, 1)
+    lo, hi = max(clip[0], eps), clip[1]
+    return (lo + (hi - lo) * u).view(B, n)
+
+# %% ../nbs/15_block_diffusion.ipynb #a5c3f9e3
+def at_sigma(log_score, xt, sigma_from, sigma_to, mask_id: int):
+    "Log-scores (B, L, V + 1) of a `'subs'` block model computed at `sigma_from` (B,), moved to each position's `sigma_to` (B, L)."
+    shift = log_expm1(sigma_from.to(log_score.dtype))[:, None] - log_expm1(sigma_to.to(log_score.dtype))   # (B, L)
+    shift = torch.where(xt == mask_id, shift, torch.zeros_like(shift))                # only masked rows carry the factor
+    return torch.cat([log_score[..., :mask_id] + shift[..., None], log_score[..., mask_id:]], -1)
+
+# %% ../nbs/15_block_diffusion.ipynb #f66476a5
+def block_loss(score_fn,                      # reads x0 (`reads_x0`): `ModelScore` of a block model, or `ExactBlockScore`
+               graph, noise,
+               x0: torch.Tensor,              # (B, L) clean tokens
+               b: int,                        # block size
+               clip=(0., 1.),                 # (beta, omega) for b > 1: the window of times (BD3-LM's clipped schedule)
+               mask: torch.Tensor | None = None, # (B, L) 1 = real token, 0 = padding
+               generator=None, score_entropy=None, eps: float = 1e-3,
+               t: torch.Tensor | None = None, # (B, ceil(L / b)) times instead of the draw (exact checks)
+               ) -> torch.Tensor:             # (B,) per-sequence loss in nats
+    "A block model's training loss, as BD3-LM trains: b = 1 at t = 1, all masked (the AR loss); b > 1 one time per block (`block_times`)."
+    x0c, mask = check_batch(graph, x0, mask)
+    B, L = x0c.shape
+    if b == 1:                                # every token masked at t = 1: weight e^sigma - 1 turns the score entropy into -log q
+        sigma = torch.ones(B, L, dtype=torch.float64, device=x0c.device)        # any level: q does not depend on it
+        xt, weight = torch.full_like(x0c, graph.mask), torch.expm1(sigma)
+    else:
+        t = block_times(B, -(-L // b), clip, eps, generator, x0c.device) if t is None else t
+        sigma, weight = noise(t.repeat_interleave(b, 1)[:, :L])                # (B, L) each
+        xt = graph.sample_transition(x0c, sigma, generator=generator)
+    if mask is not None: xt = torch.where(mask, xt, x0.long())                 # padding stays padding
+    log_score = at_sigma(call_score(score_fn, xt, sigma[:, 0], x0c), xt, sigma[:, 0], sigma, graph.mask)
+    se = (score_entropy or graph.score_entropy)(log_score, sigma.to(log_score.dtype), xt if mask is None else torch.where(mask, xt, x0c), x0c)
+    if mask is not None: se = torch.where(mask, se, torch.zeros_like(se))
+    return (weight.to(se.dtype) * se).sum(-1)
+
+# %% ../nbs/15_block_diffusion.ipynb #f3d8a065
+@torch.no_grad()
+def loss_variance(loss_fn,                   # (x0, mask) -> (B,) per-sequence loss in nats
+                  batches,                   # held-out x0 or (x0, mask) batches
+                  draws: int = 4) -> float:  # draws of the loss per batch
+    "Variance of the per-token loss of single sequences over `batches` and `draws`: what one sequence adds to the gradient noise."
+    per_tok = []
+    for bt in batches:
+        x0, mask = bt if isinstance(bt, (tuple, list)) else (bt, None)
+        n = x0.shape[1] if mask is None else mask.sum(-1)
+        per_tok += [loss_fn(x0, mask).double() / n for _ in range(draws)]
+    return float(torch.cat(per_tok).var())
+
+# %% ../nbs/15_block_diffusion.ipynb #7315767a
+@torch.no_grad()
+def clip_search(model, graph, noise, batches, widths=(0.5, 0.6, 0.7, 0.8, 0.9), delta: float = 0.1,
+                draws: int = 4, generator=None) -> dict:
+    "BD3-LM's search over clipped windows: {(beta, omega): variance of `block_loss`} on held-out `batches`, [0, 1] included, least first."
+    b = block_size_of(model)
+    if b is None: raise ValueError("clip_search needs a block diffusion model (ModelConfig.block_size set).")
+    wins = [(0., 1.)] + [(round(lo, 6), round(lo + w, 6)) for w in widths for lo in torch.arange(0, 1 - w + 1e-9, delta).tolist()]
+    var = {c: loss_variance(lambda x0, m: block_loss(ModelScore(model, m), graph, noise, x0, b, c, mask=m, generator=generator),
+                            batches, draws) for c in wins}
+    return dict(sorted(var.items(), key=lambda kv: kv[1]))
 
 # %% ../nbs/15_block_diffusion.ipynb #8fdf1714
 class BlockCache:
@@ -95,10 +213,15 @@ def _block_prompt(prompt, n, length, device, b):
                          "boundaries and call counts); sample rows with different prompts in separate calls.")
     fixed, free = (p[0] >= 0).nonzero().flatten(), (p[0] < 0).nonzero().flatten()
     if len(fixed) and len(free) and int(fixed[-1]) // b > int(free[0]) // b:
-        raise ValueError(f"The prompt fixes token {int(fixed[-1])}, after the free token {int(free[0])} of an earlier "
-                         f"block: a block model writes blocks left to right, each reading only the blocks before it, so "
-                         f"that token would be pasted on, not infilled. Prompt a prefix only (no suffix) with a block model.")
+        raise ValueError(f"The prompt fixes token {int(fixed[-1])}, in a later block than the free token {int(free[0])}: "
+                         f"block sampling writes left to right, so that token would be pasted on, not infilled. Infilling "
+                         f"needs the SEDD model (sedd_nb.sampling.sample); prompt a block model with a prefix only.")
     return p[:1]
+
+# %% ../nbs/15_block_diffusion.ipynb #bc5243ad
+def kept_context(ctx: int, b: int) -> int:
+    "Clean tokens kept when the window of `ctx` tokens (whole blocks) restarts: its last half in whole blocks, at least one block."
+    return min(ctx, max(b, ctx // 2 // b * b))
 
 # %% ../nbs/15_block_diffusion.ipynb #bc2b3707
 @torch.no_grad()
@@ -141,7 +264,7 @@ def sample_blocks(model,                       # a block model (ModelConfig.bloc
     for lo in tqdm(range(0, length, b), disable=not progress, desc='sampling (blocks)', leave=False):
         hi = min(lo + b, length)
         if lo - start > ctx:                      # the window is full: keep its last half, cache them afresh
-            start = lo - (ctx // 2) // b * b
+            start = lo - kept_context(ctx, b)
             scorer.restart(x[:, start:lo])
         fn = lambda xt, s: scorer.score(x[:, start:lo], xt, s)
         x[:, lo:hi] = sample(fn, graph, noise, (n, hi - lo), steps or (hi - lo), predictor=predictor,

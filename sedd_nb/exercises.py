@@ -18,7 +18,8 @@ from .graphs import Absorbing, Uniform, log_expm1
 from .noise import GeometricNoise, LogLinearNoise
 from .sampling import euler_probs, next_unmask_sigma
 from .likelihood import perplexity, prior_kl
-from .model import apply_rotary, block_mask, rotary_angles
+from .model import apply_rotary, rotary_angles
+from .blocks import block_mask
 from .data import pad_batch
 from .config import TrainConfig
 from .optim import lr_factor

@@ -17,7 +17,8 @@ from .config import TrainConfig, config_from_dict, is_int, model_config
 from .corpora import atomic_path, hf_import, hub_online
 from .tokenizer import GPT2Tokenizer, load_tokenizer
 from .graphs import make_graph
-from .model import ModelConfig, SEDDModel, num_params
+from .model import ModelConfig, num_params
+from .blocks import build_network
 from .noise import GeometricNoise, LogLinearNoise
 
 # %% auto #0
@@ -194,7 +195,7 @@ def load_pretrained(src, device='cpu', tokenizer=None) -> LoadedModel:
     paper = not any(k.startswith(('tok_emb.', 'final.')) for k in raw)
     state, unknown = from_paper_names(raw) if paper else (dict(raw), [])
     _check_rotary(raw, mc, str(folder))
-    with torch.device('meta'): model = SEDDModel(mc)         # shapes only: no time spent on a random init
+    with torch.device('meta'): model = build_network(mc)       # shapes only: no time spent on a random init
     check_weights(state, model, folder, unknown, name=lambda k: _rename(k, True) or k, advice='Export an earlier checkpoint.')
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, assign=True)
     tok = _load_tokenizer(folder, tokenizer, mc.vocab_size - int(gname == 'absorbing'))

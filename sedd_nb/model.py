@@ -7,8 +7,8 @@ Docs: https://sedd-nb.github.io/sedd_nb/model.html.md"""
 # %% auto #0
 __all__ = ['ARCHS', 'OUTPUTS', 'ModelConfig', 'rotary_angles', 'apply_rotary', 'sigma_features', 'sinusoidal_features',
            'SigmaEmbedding', 'modulate', 'WeightNorm', 'make_norm', 'SelfAttention', 'DiTBlock', 'FinalLayer',
-           'SEDDModel', 'block_mask', 'unwrapped', 'block_size_of', 'ModelScore', 'param_count', 'num_params',
-           'flops_per_token', 'ReuseUnchanged']
+           'SEDDModel', 'unwrapped', 'block_size_of', 'ModelScore', 'param_count', 'num_params', 'flops_per_token',
+           'ReuseUnchanged']
 
 # %% ../nbs/08_model.ipynb #5a23a5f2
 import math
@@ -260,10 +260,14 @@ def _add_padding(layer, state, prefix, *args):
 # %% ../nbs/08_model.ipynb #543c8ab8
 class SEDDModel(nn.Module):
     "DiT-style score network: `forward(xt, sigma, attn_mask=None)` -> `log_score` (B, L, vocab_size), float32."
+    reads_x0 = False                               # the scores read xt alone (see `call_score`)
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         if not isinstance(cfg, ModelConfig):
             raise TypeError(f"SEDDModel expects a ModelConfig, got {type(cfg).__name__}; build one with e.g. ModelConfig.tiny(vocab_size).")
+        if cfg.block_size is not None and not self.reads_x0:
+            raise ValueError(f"ModelConfig.block_size={cfg.block_size} describes the network of chapter 15, which also "
+                             f"reads x0; build it with sedd_nb.blocks.build_network(cfg).")
         self.cfg = cfg
         self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
         # the causal baseline ignores sigma: no sigma MLP (unused parameters would also upset DDP)
@@ -340,14 +344,9 @@ class SEDDModel(nn.Module):
                 mask = m[:, None, None, :]             # (B, 1, 1, L): broadcast over heads and queries
         return sigma, mask
 
-    def forward(self, xt: torch.Tensor, sigma: torch.Tensor | None, attn_mask: torch.Tensor | None = None,
-                x0: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, xt: torch.Tensor, sigma: torch.Tensor | None, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
         "Log-scores (B, L, vocab_size) float32 of noisy tokens `xt` (B, L) at noise `sigma` (B,); 0 at the current token. Causal: next-token logits."
         sigma, mask = self._check_inputs(xt, sigma, attn_mask)
-        if self.cfg.block_size is not None: return self.output(self.block_trunk(xt, sigma, mask, x0), xt, sigma)
-        if x0 is not None:
-            raise ValueError("x0 is the clean context of a block diffusion model (ModelConfig.block_size); this model "
-                             "has block_size=None and reads xt alone.")
         return self.output(self.trunk(xt, sigma, mask), xt, sigma)
 
 # %% ../nbs/08_model.ipynb #21741ff8
@@ -395,30 +394,6 @@ def output(self: SEDDModel, out, xt, sigma) -> torch.Tensor:
         return out.scatter(-1, xt.long()[..., None], 0.0)                 # log score of xt itself := 0
 
 # %% ../nbs/08_model.ipynb #55291738
-def block_mask(L: int, b: int, device=None) -> torch.Tensor:
-    "(2L, 2L) bool [query, key] over `[xt; x0]`: noisy block k sees noisy block k and clean blocks < k; clean block k sees clean blocks <= k."
-    blk = torch.arange(L, device=device) // b
-    same, before, upto = (blk[:, None] == blk[None, :]), (blk[None, :] < blk[:, None]), (blk[None, :] <= blk[:, None])
-    return torch.cat([torch.cat([same, before], 1), torch.cat([torch.zeros_like(same), upto], 1)], 0)
-
-@patch
-def block_trunk(self: SEDDModel, xt, sigma, mask, x0) -> torch.Tensor:
-    "`trunk` of a block model on the noisy half of `[xt; x0]` under `block_mask`: (B, L, vocab_size)."
-    if x0 is None:
-        raise ValueError(f"This is a block diffusion model (block_size={self.cfg.block_size}): its scores of block k "
-                         f"read the clean blocks before k, so pass x0=the clean sequence (training, ELBO), or sample "
-                         f"with sedd_nb.blocks.sample_blocks.")
-    if not isinstance(x0, torch.Tensor) or x0.shape != xt.shape or x0.is_floating_point() or x0.dtype == torch.bool:
-        raise ValueError(f"x0 must be an integer tensor shaped like xt {tuple(xt.shape)}, got "
-                         f"{getattr(x0, 'dtype', type(x0))} {tuple(getattr(x0, 'shape', ()))}.")
-    L = xt.shape[1]
-    allowed = block_mask(L, self.cfg.block_size, xt.device)                          # (2L, 2L)
-    if mask is not None:                                 # padded keys hidden in both halves; a token sees itself
-        eye = torch.eye(2 * L, dtype=torch.bool, device=xt.device)
-        allowed = (allowed & torch.cat([mask, mask], -1)) | eye                          # (B, 1, 2L, 2L)
-    pos = torch.arange(L, device=xt.device).repeat(2)
-    return self.trunk(torch.cat([xt, x0.to(xt.device, xt.dtype)], 1), sigma, allowed, pos=pos, first=L)
-
 def unwrapped(model: nn.Module) -> nn.Module:
     "The module inside `torch.compile` and DistributedDataParallel wrappers."
     while hasattr(model, '_orig_mod') or isinstance(model, nn.parallel.DistributedDataParallel):
@@ -474,10 +449,9 @@ def flops_per_token(cfg: ModelConfig, seq_len: int, training: bool = True, out_w
 class ReuseUnchanged:
     "A samplers' `score_fn` calling `model`, reusing its trunk while `xt` is unchanged, for models that do not read sigma."
     def __init__(self, model: SEDDModel):
-        if model.cfg.block_size is not None:
-            raise ValueError(f"ReuseUnchanged calls model(xt, sigma), which a block diffusion model (block_size="
-                             f"{model.cfg.block_size}) cannot answer: its scores read the clean blocks before their own. "
-                             f"Sample it with sedd_nb.blocks.sample_blocks.")
+        if model.reads_x0:
+            raise ValueError("ReuseUnchanged calls model(xt, sigma), which a network that also reads the clean x0 "
+                             "cannot answer; sample it with sedd_nb.blocks.sample_blocks.")
         self.model, self.last, self.calls, self.saved = model, None, 0, 0
         self.active = model.sigma_emb is None and not model.cfg.causal       # sigma enters the output convention only
 

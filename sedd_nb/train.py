@@ -27,8 +27,9 @@ from .likelihood import ar_nll
 from .optim import ema_update, lr_factor, make_optimizer, resume_notice, set_hyperparameters, step_unless_skipped
 from .eval import evaluate_bpt
 from .losses import dse_loss
+from .blocks import block_loss
 from .generate import sample_texts   # the trainer's previews (chapter 15a)
-from .model import ModelScore
+from .model import ModelScore, block_size_of
 from .noise import make_noise
 
 # %% auto #0
@@ -38,9 +39,12 @@ __all__ = ['batch_loss', 'Procs', 'setup_processes', 'RunData', 'prepare_data', 
 
 # %% ../nbs/10_train.ipynb #1193998a
 def batch_loss(model, graph, noise, x0, mask=None, objective: str = 'sedd', generator=None, score_entropy=None,
-               bos_id: int | None = None, t_sampling: str = 'uniform'):
-    "Training loss per sequence (B,) in nats, float32: SEDD's score entropy at a random t, or the AR NLL."
+               bos_id: int | None = None, t_sampling: str = 'uniform', block_clip=(0., 1.)):
+    "Training loss per sequence (B,) in nats, float32: SEDD's score entropy at a random t, a block model's `block_loss`, or the AR NLL."
     if objective == 'ar': return ar_nll(model, x0, bos_id, mask).float()
+    if (b := block_size_of(model)) is not None:                                          # block models: chapter 15
+        return block_loss(ModelScore(model, mask), graph, noise, x0, b, block_clip, mask=mask, generator=generator,
+                          score_entropy=score_entropy).float()
     return dse_loss(ModelScore(model, mask), graph, noise, x0, mask=mask, generator=generator, score_entropy=score_entropy,
                     t_sampling=t_sampling).float()
 
@@ -175,7 +179,7 @@ def accumulate_gradients(run: Run, step: int) -> torch.Tensor:
         with _no_sync(run) if run.procs.ddp and not last else contextlib.nullcontext():
             with run.amp():
                 per_seq = batch_loss(run.fwd, run.graph, run.noise, x0, mask, cfg.objective, run.data.gens[a],
-                                     run.score_entropy, run.data.tok.eos_id, cfg.t_sampling)
+                                     run.score_entropy, run.data.tok.eos_id, cfg.t_sampling, (cfg.block_t_min, cfg.block_t_max))
             (per_seq.sum() / per_token).backward()
         loss_sum += per_seq.detach().double().sum()
         tok_sum += mask.sum() if mask is not None else x0.numel()

@@ -13,6 +13,7 @@ import torch
 
 from sedd_nb.data import CharTokenizer
 from sedd_nb.graphs import Absorbing
+from sedd_nb.blocks import build_network
 from sedd_nb.model import ModelConfig, SEDDModel
 from sedd_nb.noise import LogLinearNoise
 
@@ -23,7 +24,7 @@ TOK = CharTokenizer('abcdefgh')                      # 8 characters + eos + unk:
 def tiny_model(seed, **kw):
     "A 2-layer model of the tiny shape with every weight drawn (adaLN-Zero's zeros would make all scores equal)."
     torch.manual_seed(seed)
-    m = SEDDModel(ModelConfig.tiny(TOK.vocab_size + (0 if kw.get('causal') else 1), max_len=16, **kw))
+    m = build_network(ModelConfig.tiny(TOK.vocab_size + (0 if kw.get('causal') else 1), max_len=16, **kw))
     with torch.no_grad():
         for p in m.parameters(): p.copy_(torch.randn_like(p) * 0.1)
     return m.eval()

@@ -5,15 +5,15 @@ import pytest
 from sedd_nb.cli import parse_overrides
 from sedd_nb.config import TrainConfig
 
-BLOCK1 = dict(block_size=1, output='subs', sigma_cond=False)
+BLOCKS = TrainConfig.char_blocks().model_kw           # the block preset's network: block_size, 'subs', no sigma
 
 
 def preset(name, *overrides): return TrainConfig.from_preset(name, **parse_overrides(list(overrides)))
 
 
 def test_model_kw_adds_to_the_presets():
-    assert preset('char_blocks', "model_kw={'n_layers': 3}").model_kw == {**BLOCK1, 'n_layers': 3}
-    assert TrainConfig.char_blocks(model_kw={'block_size': 2}).model_kw == {**BLOCK1, 'block_size': 2}
+    assert preset('char_blocks', "model_kw={'n_layers': 3}").model_kw == {**BLOCKS, 'n_layers': 3}
+    assert TrainConfig.char_blocks(model_kw={'block_size': 2}).model_kw == {**BLOCKS, 'block_size': 2}
     assert preset('char_long', "model_kw={'n_layers': 3}").model_kw == {'n_layers': 3}
     assert preset('gpt2_medium', "model_kw={'dropout': 0.1}").model_kw == {'dropout': 0.1}
 
@@ -21,10 +21,10 @@ def test_model_kw_adds_to_the_presets():
 def test_the_advice_of_a_refusal_keeps_a_block_preset_a_block_model():
     with pytest.raises(ValueError, match=r"pass model_kw=\{'max_len': 300\}"):
         preset('char_blocks', 'seq_len=300')
-    assert preset('char_blocks', 'seq_len=300', "model_kw={'max_len': 300}").model_kw == {**BLOCK1, 'max_len': 300}
+    assert preset('char_blocks', 'seq_len=300', "model_kw={'max_len': 300}").model_kw == {**BLOCKS, 'max_len': 300}
 
 
-@pytest.mark.parametrize('key', ['block_size=1', 'n_layers=3', 'dropout=0.1'])
+@pytest.mark.parametrize('key', ['block_size=4', 'n_layers=3', 'dropout=0.1'])
 def test_a_network_field_as_a_key_points_to_model_kw(key):
     k, v = key.split('=')
     with pytest.raises(ValueError) as e: preset('char_blocks', key)

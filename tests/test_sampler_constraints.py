@@ -3,7 +3,7 @@ pasted on, not infilled), the skipped-call wrapper on a block model, and the blo
 import pytest
 import torch
 
-from sedd_nb.blocks import BlockCache, sample_blocks
+from sedd_nb.blocks import BlockCache, BlockSEDDModel, sample_blocks
 from sedd_nb.graphs import Uniform
 from sedd_nb.hub import load_checkpoint
 from sedd_nb.model import ModelConfig, ReuseUnchanged, SEDDModel
@@ -49,7 +49,7 @@ def test_the_block_samplers_arguments(block_run):
         sample_blocks(BlockCache(m), g, n, 1, 8, block_size=2)
     with pytest.raises(ValueError, match='needs the absorbing graph'):
         sample_blocks(m, Uniform(g.dim - 1), n, 1, 8)
-    long = SEDDModel(ModelConfig.tiny(g.dim, output='subs', sigma_cond=False, block_size=32, max_len=16)).eval()
+    long = BlockSEDDModel(ModelConfig.tiny(g.dim, output='subs', sigma_cond=False, block_size=32, max_len=16)).eval()
     with pytest.raises(ValueError, match='block_size=32 is longer than its max_len=16'):    # built by hand: never trained
         sample_blocks(long, g, n, 1, 40)
 
