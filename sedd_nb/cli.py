@@ -6,15 +6,18 @@ Docs: https://sedd-nb.github.io/sedd_nb/cli.html.md"""
 
 # %% ../nbs/14_cli.ipynb #428b729d
 from __future__ import annotations
-import argparse, ast, dataclasses, inspect, os, re, shlex, sys
+import argparse, ast, dataclasses, functools, inspect, os, re, shlex, sys
 from pathlib import Path
 
 import torch
 from .checkpoint import checkpoint_paths, checkpoint_step
+from . import __version__
 from .config import PRESETS, TrainConfig, check_keys, resolve_device
+from .data import bits_unit
 from .eval import zero_shot_ppl
 from .hub import export_run, load_checkpoint
 from .train import sample_texts, train
+from .animate import sample_animation
 
 # %% auto #0
 __all__ = ['parse_overrides', 'fields_help', 'build_prompt', 'run_cli', 'cli']
@@ -102,6 +105,7 @@ def _seed(text):
 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog='sedd_nb', description='Train SEDD models, sample from them, export and evaluate them.')
+    ap.add_argument('--version', action='version', version=f'sedd_nb {__version__}')
     sub = ap.add_subparsers(dest='cmd', metavar='{train,sample,export,eval}')
     tp = sub.add_parser('train', help='train a run, or resume the one in out_dir', epilog=fields_help(),
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -141,6 +145,8 @@ def _parser() -> argparse.ArgumentParser:
                          "sample is then drawn alone, which is slower than one batch")
     sp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...")
     sp.add_argument('--raw', action='store_true', help='use the raw weights instead of the EMA')
+    sp.add_argument('--animate', default=None, metavar='OUT.gif|OUT.html',
+                    help="also write the first sample being denoised, step by step, as a GIF or an HTML page")
     ep = sub.add_parser('export', help='write a run as a Hub folder (config.json, model.safetensors, tokenizer.json, README.md)')
     ep.add_argument('--ckpt', required=True, help='run directory or ckpt_*.pt')
     ep.add_argument('--out', required=True, help='folder to write (push it with huggingface_hub.upload_folder)')
@@ -169,7 +175,7 @@ def _stopped(a, argv) -> str:
 
 def _heldout_line(cfg: TrainConfig, bpt: float) -> str:
     "The final held-out figure in the run's unit (a character tokenizer's token is a character) and how it was measured."
-    unit = 'bits/char' if cfg.tokenizer == 'char' else 'bits/token'
+    unit = bits_unit(cfg.tokenizer)
     what = 'ELBO' if cfg.objective == 'sedd' else 'NLL'
     how = f"{cfg.eval_batches} batches of {cfg.batch_size // cfg.grad_accum} x {cfg.seq_len} held-out tokens"
     how += f", {cfg.elbo_points} time points" if cfg.objective == 'sedd' else ''
@@ -191,12 +197,14 @@ def _cmd_sample(a):
     if ck['cfg'].objective == 'ar' and a.suffix:
         raise ValueError("--suffix needs a diffusion (objective='sedd') checkpoint; an AR model only continues a prefix.")
     prompt = build_prompt(ck['tokenizer'], a.n, length, a.prompt, a.suffix).to(device)
-    texts = sample_texts(ck['model'], ck['graph'], ck['noise'], ck['tokenizer'], a.n, length, a.steps,
+    draw = sample_texts if a.animate is None else functools.partial(sample_animation, a.animate)
+    texts = draw(ck['model'], ck['graph'], ck['noise'], ck['tokenizer'], a.n, length, a.steps,
                          ck['cfg'].objective, prompt=prompt if (a.prompt or a.suffix) else None,
                          seed=a.seed, device=device, progress=True, top_p=a.top_p, temperature=a.temperature,
                          unmask=a.unmask, unmask_noise=a.unmask_noise, predictor=a.predictor,
                          window=ck['cfg'].seq_len, per_sample_seed=a.per_sample_seed)   # longer text: windows of seq_len
     for s in texts: print('---\n' + s)
+    if a.animate: print(f"the first sample, step by step: {a.animate}", file=sys.stderr)
     return texts
 
 def _cmd_export(a):

@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/data.html.md"""
 
 # %% auto #0
 __all__ = ['HUB_CORPORA', 'EOS_TOKEN', 'hf_import', 'hub_online', 'HubTexts', 'load_texts', 'CharTokenizer', 'GPT2Tokenizer',
-           'load_tokenizer', 'decode_ids', 'token_stream', 'split_stream', 'BlockLoader', 'pad_batch']
+           'load_tokenizer', 'decode_ids', 'bits_unit', 'token_stream', 'split_stream', 'BlockLoader', 'pad_batch']
 
 # %% ../nbs/09_data.ipynb #4c8b9dbe
 import hashlib
@@ -381,6 +381,12 @@ def decode_ids(tokenizer, ids) -> str:
             out.append('_')
     if run: out.append(tokenizer.decode(run))
     return ''.join(out)
+
+# %% ../nbs/09_data.ipynb #bda1edb2
+def bits_unit(tokenizer) -> str:
+    "'bits/char' for a character tokenizer (a token is one character), else 'bits/token'; `tokenizer` may be `cfg.tokenizer`."
+    char = tokenizer == 'char' if isinstance(tokenizer, str) else isinstance(tokenizer, CharTokenizer)
+    return 'bits/char' if char else 'bits/token'
 
 # %% ../nbs/09_data.ipynb #655b9690
 _STATS = {'tokenize_runs': 0}     # how many streams were tokenized (not read from cache); used by tests
