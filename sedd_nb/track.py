@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/track.html.md"""
 
 # %% ../nbs/10a_track.ipynb #3e7e764f
 from __future__ import annotations
-import os, shutil
+import os, shutil, uuid
 from pathlib import Path
 
 import torch
@@ -64,7 +64,7 @@ class WandbLog:
     def __init__(self, run_dir: Path, start: int, cfg=None):
         self.wandb = _extra('wandb', 'wandb')
         id_file = Path(run_dir) / 'wandb_id'
-        if start == 0 or not id_file.exists(): id_file.write_text(self.wandb.util.generate_id())
+        if start == 0 or not id_file.exists(): id_file.write_text(uuid.uuid4().hex[:12])
         self.run = self.wandb.init(project=os.environ.get('WANDB_PROJECT', 'sedd_nb'), name=Path(run_dir).resolve().name,
                                    id=id_file.read_text().strip(), resume='allow', dir=str(run_dir),
                                    config=None if cfg is None else cfg.to_dict())

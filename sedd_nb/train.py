@@ -383,11 +383,11 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
             saved, ckpt_path = resume_point(cfg, run_dir, procs.master)
             if saved is not None and saved['step'] == cfg.steps: return result_from_checkpoint(run_dir, saved, procs.master)
             run = start_run(cfg, run_dir, procs, saved, ckpt_path, model)
+            run.track = open_tracks(run, saved['step'] if saved is not None else 0)   # TensorBoard / W&B if asked
         except BaseException:
             if made and procs.master: shutil.rmtree(made, ignore_errors=True)   # a failed start leaves nothing behind
             raise
         start = saved['step'] if saved is not None else 0
-        run.track = open_tracks(run, start)   # TensorBoard / W&B, when cfg.log_to names them
         last_train = None
         meter, pending = Meter(), []           # pending: (step, loss, gnorm, seconds) not yet read on the host
         pbar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, disable=not (procs.master and cfg.progress),
