@@ -46,18 +46,20 @@ def frames_of(traj, tokenizer, row: int = 0, glyph: str = MASK_GLYPH) -> list:
 
 # %% ../nbs/06b_animate.ipynb #d37cd04e
 class Recorder:
-    "A score function that keeps every `xt` it is called with: any sampler's path, replayed as `traj(final)`."
-    def __init__(self, score_fn): self.score_fn, self.seen = score_fn, []
+    "A score function that keeps every `xt` it is called with: any sampler's path, replayed as `traj(final)`; `watch(xt)` sees each as it comes."
+    def __init__(self, score_fn, watch=None): self.score_fn, self.seen, self.watch = score_fn, [], watch
     def __call__(self, xt, sigma):
         self.seen.append(xt.detach().clone())
+        if self.watch: self.watch(self.seen[-1])
         return self.score_fn(xt, sigma)
     def traj(self, final) -> list: return self.seen + [final]
 
 # %% ../nbs/06b_animate.ipynb #14ec2951
 class BlockRecorder:
     "A block scorer (`BlockCache`) that keeps every call as a whole-sequence frame: finished blocks, the block being drawn, masks after."
-    def __init__(self, scorer, length: int, mask: int):
+    def __init__(self, scorer, length: int, mask: int, watch=None):
         self.scorer, self.model, self.length, self.mask, self.done, self.seen = scorer, scorer.model, length, mask, None, []
+        self.watch = watch
     def restart(self, x): self.scorer.restart(x)
     def add(self, block):
         self.done = block.clone() if self.done is None else torch.cat([self.done, block], 1)
@@ -66,6 +68,7 @@ class BlockRecorder:
         parts = [xt] if self.done is None else [self.done, xt]
         rest = torch.full((len(xt), self.length - sum(p.shape[1] for p in parts)), self.mask, dtype=xt.dtype, device=xt.device)
         self.seen.append(torch.cat(parts + [rest], 1))
+        if self.watch: self.watch(self.seen[-1])
         return self.scorer.score(prefix, xt, sigma)
     def traj(self, final) -> list: return self.seen + [final]
 
@@ -163,17 +166,17 @@ def save_animation(frames, path, **kw) -> Path:
 
 # %% ../nbs/06b_animate.ipynb #b8079f69
 def record_sample(model, graph, noise, n, length, steps, prompt=None, seed=0, device='cpu', amp_ctx=None,
-                  predictor='analytic', window=None, **kw):
-    "(samples (n, length), trajectory) drawn exactly as `sample_texts` draws them with the same arguments and seed."
+                  predictor='analytic', window=None, watch=None, **kw):
+    "(samples (n, length), trajectory) drawn exactly as `sample_texts` draws them with the same arguments and seed; `watch(xt)` sees each step live."
     g = torch.Generator(device=device).manual_seed(seed)
     was_training = model.training; model.eval()
     with (amp_ctx or contextlib.nullcontext()):
         if (b := block_size_of(model)) is not None:                 # block models: their scorer, recorded
-            rec = BlockRecorder(BlockCache(unwrapped(model)), length, graph.mask)
+            rec = BlockRecorder(BlockCache(unwrapped(model)), length, graph.mask, watch)
             x = sample_blocks(rec, graph, noise, n, length, steps, predictor=predictor, prompt=prompt, block_size=b,
                               context=None if window is None else max(window - b, 0), device=device, generator=g, **kw)
         else:
-            rec = Recorder(ReuseUnchanged(model) if isinstance(model, SEDDModel) else (lambda xt, s: model(xt, s)))
+            rec = Recorder(ReuseUnchanged(model) if isinstance(model, SEDDModel) else (lambda xt, s: model(xt, s)), watch)
             x = sample(rec, graph, noise, (n, length), steps, prompt=prompt, device=device, generator=g,
                        predictor=predictor, **kw)
     model.train(was_training)

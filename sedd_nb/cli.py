@@ -106,7 +106,7 @@ def _seed(text):
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog='sedd_nb', description='Train SEDD models, sample from them, export and evaluate them.')
     ap.add_argument('--version', action='version', version=f'sedd_nb {__version__}')
-    sub = ap.add_subparsers(dest='cmd', metavar='{train,sample,export,eval}')
+    sub = ap.add_subparsers(dest='cmd', metavar='{train,sample,export,eval,demo}')
     tp = sub.add_parser('train', help='train a run, or resume the one in out_dir', epilog=fields_help(),
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     tp.add_argument('--preset', default='char', choices=PRESETS, help='starting configuration (default: char)')
@@ -162,6 +162,11 @@ def _parser() -> argparse.ArgumentParser:
     vp.add_argument('--tokenizer', default=None, help='tokenizer file or folder (pretrained models without one)')
     vp.add_argument('--seed', type=_seed, default=0, help='random seed of the Monte-Carlo draws (default: 0)')
     vp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', ...")
+    dp = sub.add_parser('demo', help="a local web page to sample and infill from a run, live (optional extra: pip install 'sedd_nb[demo]')")
+    dp.add_argument('--ckpt', required=True, help='run directory, ckpt_*.pt or Hub-layout folder')
+    dp.add_argument('--port', type=int, default=7860, help='port of the page (default: 7860)')
+    dp.add_argument('--host', default='127.0.0.1', help='address to serve on (default: 127.0.0.1, this machine only)')
+    dp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', ...")
     return ap
 
 def _stopped(a, argv) -> str:
@@ -225,6 +230,12 @@ def _cmd_eval(a):
           f"{r['wall_s']:.0f} s)")
     return r
 
+def _cmd_demo(a):
+    from sedd_nb.demo import serve_demo   # here, not at the top: the demo module imports this one (build_prompt)
+    print(f"sedd_nb demo: serving {a.ckpt} on http://{a.host}:{a.port} (Ctrl-C stops it)", file=sys.stderr)
+    try: return serve_demo(a.ckpt, port=a.port, host=a.host, device=resolve_device(a.device))
+    except ImportError as e: raise RuntimeError(str(e)) from None     # the missing extra: one line, no traceback
+
 def run_cli(argv=None):
     "Parse `argv` like the `sedd_nb` command and run it; returns what the command produced."
     ap = _parser()
@@ -232,7 +243,8 @@ def run_cli(argv=None):
     if a.cmd is None:
         ap.print_help()
         return None
-    try: return {'train': _cmd_train, 'sample': _cmd_sample, 'export': _cmd_export, 'eval': _cmd_eval}[a.cmd](a)
+    try: return {'train': _cmd_train, 'sample': _cmd_sample, 'export': _cmd_export, 'eval': _cmd_eval,
+                'demo': _cmd_demo}[a.cmd](a)
     except KeyboardInterrupt: pass     # below, once the interrupted frames are gone (their progress bars write on close)
     except _EXPECTED as e:
         msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
