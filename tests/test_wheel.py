@@ -42,6 +42,5 @@ def test_wheel_in_a_fresh_venv(tmp_path):
     assert 'done: runs/char_tiny step 2' in r.stdout and 'bits/char' in r.stdout
     r = run([exe, 'sample', '--ckpt', 'runs/char_tiny', '--n', 1, '--steps', 4, '--prompt', 'The '], work, env)
     assert r.stdout.startswith('---\nThe ')
-    run([py, '-m', 'sedd_nb', '--version'], work, env)
     print(f"wheel built and installed in a fresh venv in {built:.1f} s; --version, train and sample there: "
           f"{time.time() - t0 - built:.1f} s")
