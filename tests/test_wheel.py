@@ -1,5 +1,5 @@
 "The package outside its clone: a wheel built from the sources, installed in a fresh virtual environment in a temporary folder, runs `sedd_nb --version`, the main job's `train` (a few steps) and `sample` there."
-import os, shutil, subprocess, sys, time
+import os, shutil, subprocess, sys, sysconfig, time
 from pathlib import Path
 
 import pytest
@@ -22,14 +22,17 @@ def test_wheel_in_a_fresh_venv(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'VIRTUAL_ENV')}
     env['OMP_NUM_THREADS'] = '1'
     # the installed setuptools builds it (no build isolation: nothing downloaded); torch and the other dependencies
-    # come from this Python's site-packages (--system-site-packages), so the venv holds sedd_nb alone
+    # come from the environment running this test (a .pth line naming its site-packages, which works inside CI's venv
+    # too), so the new venv holds sedd_nb alone, and that environment's own sedd_nb (an editable install) stays out
     run([sys.executable, '-m', 'pip', 'wheel', src, '--no-deps', '--no-build-isolation', '-q', '-w', tmp_path / 'dist'],
         tmp_path, env)
     wheel, = (tmp_path / 'dist').glob('sedd_nb-*.whl')
     venv = tmp_path / 'venv'
-    run([sys.executable, '-m', 'venv', '--system-site-packages', venv], tmp_path, env)
+    run([sys.executable, '-m', 'venv', '--without-pip', venv], tmp_path, env)
     py, exe = venv / 'bin' / 'python', venv / 'bin' / 'sedd_nb'
-    run([py, '-m', 'pip', 'install', '-q', '--no-deps', '--no-index', wheel], tmp_path, env)
+    site = Path(run([py, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], tmp_path, env).stdout.strip())
+    (site / 'deps_of_the_test_env.pth').write_text(sysconfig.get_paths()['purelib'] + '\n')
+    run([py, '-m', 'pip', 'install', '-q', '--no-deps', '--no-index', wheel], tmp_path, env)   # pip, too, through the .pth
     built = time.time() - t0
     work = tmp_path / 'elsewhere'                # a folder with nothing of the repository in it
     work.mkdir()
