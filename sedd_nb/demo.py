@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from .animate import frames_of, record_sample
 from .cli import build_prompt
-from .data import bits_unit, decode_ids
+from .data import bits_unit
 from .hub import load_checkpoint
 from .train import evaluate_bpt
 
