@@ -224,7 +224,7 @@ def _cmd_eval(a):
     r = zero_shot_ppl(ck, a.dataset, n_t=a.n_t, mc=a.mc, batch_size=a.batch_size, max_tokens=a.max_tokens,
                       seed=a.seed, progress=True)
     how = f"ELBO, {r['n_t']} Gauss-Legendre nodes x {r['mc']} draws" if r['objective'] == 'sedd' else 'exact NLL'
-    print(f"| model | dataset | tokens | bits/token | perplexity |\n|---|---|---|---|---|\n"
+    print(f"| model | dataset | tokens | {bits_unit(ck['tokenizer'])} | perplexity |\n|---|---|---|---|---|\n"
           f"| {a.ckpt} | {a.dataset} | {r['n_tokens']:,} | {r['bits_per_token']:.4f} | "
           f"{'<= ' if r['objective'] == 'sedd' else ''}{r['ppl']:.2f} |\n({how}, blocks of {r['block_len']} tokens, "
           f"{r['wall_s']:.0f} s)")
