@@ -6,19 +6,22 @@ Docs: https://sedd-nb.github.io/sedd_nb/cli.html.md"""
 
 # %% ../nbs/14_cli.ipynb #428b729d
 from __future__ import annotations
-import argparse, ast, dataclasses, inspect, os, re, shlex, sys
+import argparse, ast, dataclasses, functools, inspect, os, re, shlex, sys
 from pathlib import Path
 
-import torch
 from .checkpoint import checkpoint_paths, checkpoint_step
+from . import __version__
 from .config import PRESETS, TrainConfig, check_keys, resolve_device
+from .tokenizer import bits_unit
 from .eval import zero_shot_ppl
 from .hub import export_run, load_checkpoint
-from .generate import sample_texts
+from .generate import build_prompt, sample_texts
+from .demo import serve_demo
 from .train import train
+from .animate import sample_animation
 
 # %% auto #0
-__all__ = ['parse_overrides', 'fields_help', 'build_prompt', 'run_cli', 'cli']
+__all__ = ['parse_overrides', 'fields_help', 'run_cli', 'cli']
 
 # %% ../nbs/14_cli.ipynb #3b3a1055
 def _parse_value(key, text):
@@ -68,24 +71,6 @@ def fields_help() -> str:
         lines.append(f"  {f.name}={d!r:<14} {comments.get(f.name, '')}".rstrip())
     return 'key=value fields (defaults of the plain config; a preset sets some of them):\n' + '\n'.join(lines)
 
-# %% ../nbs/14_cli.ipynb #47698c8b
-def build_prompt(tok, n, length, prefix, suffix):
-    "(n, length) prompt ids with -1 at free positions: `prefix` at the start, `suffix` at the end."
-    known = getattr(tok, 'chars', None)
-    if known is not None:
-        bad = sorted({c for c in prefix + suffix if c not in set(known)})
-        if bad:
-            raise ValueError(f"The prompt holds characters this model's tokenizer does not know: {bad!r} "
-                             f"(its vocabulary has {len(known)} characters); leave them out or replace them.")
-    p, s = tok.encode(prefix) if prefix else [], tok.encode(suffix) if suffix else []
-    if len(p) + len(s) > length:
-        raise ValueError(f"Prompt ({len(p)} tokens) and suffix ({len(s)} tokens) do not fit in length={length}; "
-                         f"pass a larger --length.")
-    prompt = torch.full((n, length), -1, dtype=torch.long)
-    if p: prompt[:, :len(p)] = torch.tensor(p)
-    if s: prompt[:, length - len(s):] = torch.tensor(s)
-    return prompt
-
 # %% ../nbs/14_cli.ipynb #f1b2a797
 _EXPECTED = (ValueError, TypeError, KeyError, FileNotFoundError, FileExistsError, ConnectionError, PermissionError,
              RuntimeError, OSError)
@@ -103,7 +88,8 @@ def _seed(text):
 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog='sedd_nb', description='Train SEDD models, sample from them, export and evaluate them.')
-    sub = ap.add_subparsers(dest='cmd', metavar='{train,sample,export,eval}')
+    ap.add_argument('--version', action='version', version=f'sedd_nb {__version__}')
+    sub = ap.add_subparsers(dest='cmd', metavar='{train,sample,export,eval,demo}')
     tp = sub.add_parser('train', help='train a run, or resume the one in out_dir', epilog=fields_help(),
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     tp.add_argument('--preset', default='char', choices=PRESETS, help='starting configuration (default: char)')
@@ -142,6 +128,8 @@ def _parser() -> argparse.ArgumentParser:
                          "sample is then drawn alone, which is slower than one batch")
     sp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...")
     sp.add_argument('--raw', action='store_true', help='use the raw weights instead of the EMA')
+    sp.add_argument('--animate', default=None, metavar='OUT.gif|OUT.html',
+                    help="also write the first sample being denoised, step by step, as a GIF or an HTML page")
     ep = sub.add_parser('export', help='write a run as a Hub folder (config.json, model.safetensors, tokenizer.json, README.md)')
     ep.add_argument('--ckpt', required=True, help='run directory or ckpt_*.pt')
     ep.add_argument('--out', required=True, help='folder to write (push it with huggingface_hub.upload_folder)')
@@ -157,6 +145,11 @@ def _parser() -> argparse.ArgumentParser:
     vp.add_argument('--tokenizer', default=None, help='tokenizer file or folder (pretrained models without one)')
     vp.add_argument('--seed', type=_seed, default=0, help='random seed of the Monte-Carlo draws (default: 0)')
     vp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', ...")
+    dp = sub.add_parser('demo', help="a local web page to sample and infill from a run, live (optional extra: pip install 'sedd_nb[demo]')")
+    dp.add_argument('--ckpt', required=True, help='run directory, ckpt_*.pt or Hub-layout folder')
+    dp.add_argument('--port', type=int, default=7860, help='port of the page (default: 7860)')
+    dp.add_argument('--host', default='127.0.0.1', help='address to serve on (default: 127.0.0.1, this machine only)')
+    dp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', ...")
     return ap
 
 def _stopped(a, argv) -> str:
@@ -170,7 +163,7 @@ def _stopped(a, argv) -> str:
 
 def _heldout_line(cfg: TrainConfig, bpt: float) -> str:
     "The final held-out figure in the run's unit (a character tokenizer's token is a character) and how it was measured."
-    unit = 'bits/char' if cfg.tokenizer == 'char' else 'bits/token'
+    unit = bits_unit(cfg.tokenizer)
     what = 'ELBO' if cfg.objective == 'sedd' else 'NLL'
     how = f"{cfg.eval_batches} batches of {cfg.batch_size // cfg.grad_accum} x {cfg.seq_len} held-out tokens"
     how += f", {cfg.elbo_points} time points" if cfg.objective == 'sedd' else ''
@@ -192,12 +185,14 @@ def _cmd_sample(a):
     if ck['cfg'].objective == 'ar' and a.suffix:
         raise ValueError("--suffix needs a diffusion (objective='sedd') checkpoint; an AR model only continues a prefix.")
     prompt = build_prompt(ck['tokenizer'], a.n, length, a.prompt, a.suffix).to(device)
-    texts = sample_texts(ck['model'], ck['graph'], ck['noise'], ck['tokenizer'], a.n, length, a.steps,
+    draw = sample_texts if a.animate is None else functools.partial(sample_animation, a.animate)
+    texts = draw(ck['model'], ck['graph'], ck['noise'], ck['tokenizer'], a.n, length, a.steps,
                          ck['cfg'].objective, prompt=prompt if (a.prompt or a.suffix) else None,
                          seed=a.seed, device=device, progress=True, top_p=a.top_p, temperature=a.temperature,
                          unmask=a.unmask, unmask_noise=a.unmask_noise, predictor=a.predictor,
                          window=ck['cfg'].seq_len, per_sample_seed=a.per_sample_seed)   # longer text: windows of seq_len
     for s in texts: print('---\n' + s)
+    if a.animate: print(f"the first sample, step by step: {a.animate}", file=sys.stderr)
     return texts
 
 def _cmd_export(a):
@@ -212,11 +207,16 @@ def _cmd_eval(a):
     r = zero_shot_ppl(ck, a.dataset, n_t=a.n_t, mc=a.mc, batch_size=a.batch_size, max_tokens=a.max_tokens,
                       seed=a.seed, progress=True)
     how = f"ELBO, {r['n_t']} Gauss-Legendre nodes x {r['mc']} draws" if r['objective'] == 'sedd' else 'exact NLL'
-    print(f"| model | dataset | tokens | bits/token | perplexity |\n|---|---|---|---|---|\n"
+    print(f"| model | dataset | tokens | {bits_unit(ck['tokenizer'])} | perplexity |\n|---|---|---|---|---|\n"
           f"| {a.ckpt} | {a.dataset} | {r['n_tokens']:,} | {r['bits_per_token']:.4f} | "
           f"{'<= ' if r['objective'] == 'sedd' else ''}{r['ppl']:.2f} |\n({how}, blocks of {r['block_len']} tokens, "
           f"{r['wall_s']:.0f} s)")
     return r
+
+def _cmd_demo(a):
+    print(f"sedd_nb demo: serving {a.ckpt} on http://{a.host}:{a.port} (Ctrl-C stops it)", file=sys.stderr)
+    try: return serve_demo(a.ckpt, port=a.port, host=a.host, device=resolve_device(a.device))
+    except ImportError as e: raise RuntimeError(str(e)) from None     # the missing extra: one line, no traceback
 
 def run_cli(argv=None):
     "Parse `argv` like the `sedd_nb` command and run it; returns what the command produced."
@@ -225,7 +225,8 @@ def run_cli(argv=None):
     if a.cmd is None:
         ap.print_help()
         return None
-    try: return {'train': _cmd_train, 'sample': _cmd_sample, 'export': _cmd_export, 'eval': _cmd_eval}[a.cmd](a)
+    try: return {'train': _cmd_train, 'sample': _cmd_sample, 'export': _cmd_export, 'eval': _cmd_eval,
+                'demo': _cmd_demo}[a.cmd](a)
     except KeyboardInterrupt: pass     # below, once the interrupted frames are gone (their progress bars write on close)
     except _EXPECTED as e:
         msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)

@@ -16,8 +16,8 @@ from .model import ModelConfig, SEDDModel
 from .blocks import build_network
 
 # %% auto #0
-__all__ = ['CHOICES', 'PRESETS', 'TrainConfig', 'suggest', 'field_names', 'check_keys', 'is_int', 'model_config', 'build_model',
-           'resolve_device', 'config_from_dict', 'autocast_for', 'score_entropy_for']
+__all__ = ['CHOICES', 'PRESETS', 'LOG_TO', 'TrainConfig', 'suggest', 'field_names', 'check_keys', 'is_int', 'log_targets',
+           'model_config', 'build_model', 'resolve_device', 'config_from_dict', 'autocast_for', 'score_entropy_for']
 
 # %% ../nbs/09a_config.ipynb #9e49e773
 CHOICES = dict(graph=('absorbing', 'uniform'), noise=('loglinear', 'geometric'), objective=('sedd', 'ar'),
@@ -84,6 +84,7 @@ class TrainConfig:
     overfit_batches: int = 0         # debugging: cycle through the first k batches only (0 = off)
     cache_dir: str | None = None     # where token streams are cached (None: the data module's default)
     progress: bool = True            # tqdm progress bar
+    log_to: str | list = 'jsonl'     # metrics.jsonl always; add 'tensorboard', 'wandb' (extras), a list or 'jsonl,tensorboard'
 
     def __post_init__(self): _validate(self)
 
@@ -222,6 +223,7 @@ def _validate(cfg):
         need(isinstance(v, str) and v != '', f"{name} must be a non-empty string, got {v!r}.")
     need(cfg.cache_dir is None or isinstance(cfg.cache_dir, str), f"cache_dir must be a string or None, got {cfg.cache_dir!r}.")
     _check_model_kw(cfg)
+    log_targets(cfg.log_to)
     need(cfg.device == 'auto' or cfg.device.split(':')[0] in ('cpu', 'cuda', 'mps'),
          f"device={cfg.device!r}; expected 'auto', 'cpu', 'cuda' or 'cuda:N'.")
     need(cfg.batch_size % cfg.grad_accum == 0,
@@ -238,6 +240,18 @@ def _validate(cfg):
          f"{mc.max_len}: a block and the clean blocks it reads must fit the network. Use a block_size <= max_len.")
     need(cfg.seq_len <= mc.max_len, f"seq_len={cfg.seq_len} exceeds the model's max_len={mc.max_len} (model preset "
          f"{cfg.model!r}); lower seq_len or pass model_kw={{'max_len': {cfg.seq_len}}}.")
+
+LOG_TO = ('jsonl', 'tensorboard', 'wandb')
+
+def log_targets(log_to) -> tuple:
+    "`log_to` ('tensorboard', 'jsonl,wandb' or a list of names) as a tuple of known names, 'jsonl' first; a clear error otherwise."
+    names = log_to.split(',') if isinstance(log_to, str) else log_to
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"TrainConfig: log_to must be a name or a list of names from {LOG_TO}, got {log_to!r}.")
+    names = [n.strip() for n in names]
+    bad = [n for n in names if n not in LOG_TO]
+    if bad: raise ValueError(f"TrainConfig: log_to={log_to!r} names {bad[0]!r}, not one of {LOG_TO}.{suggest(bad[0], LOG_TO)}")
+    return tuple(dict.fromkeys(['jsonl', *names]))
 
 def _check_model_kw(cfg):
     if not isinstance(cfg.model_kw, dict):

@@ -12,19 +12,41 @@ import torch
 from .blocks import sample_blocks
 from .tokenizer import decode_ids
 from .graphs import sample_categorical
-from .model import ReuseUnchanged, SEDDModel, block_size_of, unwrapped
+from .model import SEDDModel, block_size_of, unwrapped
 from .graphs import check_int
 from .sampling import check_sample_args, sample
 from tqdm import tqdm
 
 # %% auto #0
-__all__ = ['DECODES', 'sample_seed', 'score_call', 'sample_windows', 'ar_generate', 'GraphedCall', 'capture', 'StaticKV',
-           'ar_decode', 'StaticBlockCache', 'static_blocks', 'decoded', 'draw_ids', 'generate', 'sample_texts']
+__all__ = ['DECODES', 'sample_seed', 'ReuseUnchanged', 'score_call', 'sample_windows', 'ar_generate', 'GraphedCall', 'capture',
+           'StaticKV', 'ar_decode', 'StaticBlockCache', 'static_blocks', 'decoded', 'draw_ids', 'generate',
+           'sample_texts', 'build_prompt']
 
 # %% ../nbs/15a_generate.ipynb #03f1f5e1
 def sample_seed(seed: int, i: int) -> int:
     "The seed of sample `i` of a run seeded `seed` (NumPy's SeedSequence: distinct pairs give independent streams)."
     return int(np.random.SeedSequence([seed, i]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+# %% ../nbs/15a_generate.ipynb #b47444a9
+class ReuseUnchanged:
+    "A samplers' `score_fn` calling `model`, reusing its trunk while `xt` is unchanged, for models that do not read sigma."
+    def __init__(self, model: SEDDModel):
+        if model.reads_x0:
+            raise ValueError("ReuseUnchanged calls model(xt, sigma), which a network that also reads the clean x0 "
+                             "cannot answer; sample it with sedd_nb.blocks.sample_blocks.")
+        self.model, self.last, self.calls, self.saved = model, None, 0, 0
+        self.active = model.sigma_emb is None and not model.cfg.causal       # sigma enters the output convention only
+
+    def __call__(self, xt: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        m = self.model
+        if not self.active: self.calls += 1; return m(xt, sigma)
+        sigma, _ = m._check_inputs(xt, sigma, None)
+        if self.last is not None and self.last[0].shape == xt.shape and torch.equal(self.last[0], xt):
+            out, self.saved = self.last[1], self.saved + 1
+        else:
+            out, self.calls = m.trunk(xt, sigma), self.calls + 1
+            self.last = (xt.clone(), out)
+        return m.output(out, xt, sigma)
 
 # %% ../nbs/15a_generate.ipynb #13efaa1c
 def score_call(model):
@@ -288,3 +310,21 @@ def sample_texts(model, graph, noise, tokenizer, n, length, steps, objective='se
                    bos_id=tokenizer.eos_id, progress=progress, top_p=top_p, temperature=temperature, unmask=unmask,
                    unmask_noise=unmask_noise, predictor=predictor, window=window)
     return [decode_ids(tokenizer, row) for row in ids]
+
+# %% ../nbs/15a_generate.ipynb #47698c8b
+def build_prompt(tok, n, length, prefix, suffix):
+    "(n, length) prompt ids with -1 at free positions: `prefix` at the start, `suffix` at the end."
+    known = getattr(tok, 'chars', None)
+    if known is not None:
+        bad = sorted({c for c in prefix + suffix if c not in set(known)})
+        if bad:
+            raise ValueError(f"The prompt holds characters this model's tokenizer does not know: {bad!r} "
+                             f"(its vocabulary has {len(known)} characters); leave them out or replace them.")
+    p, s = tok.encode(prefix) if prefix else [], tok.encode(suffix) if suffix else []
+    if len(p) + len(s) > length:
+        raise ValueError(f"Prompt ({len(p)} tokens) and suffix ({len(s)} tokens) do not fit in length={length}; "
+                         f"pass a larger --length.")
+    prompt = torch.full((n, length), -1, dtype=torch.long)
+    if p: prompt[:, :len(p)] = torch.tensor(p)
+    if s: prompt[:, length - len(s):] = torch.tensor(s)
+    return prompt

@@ -315,7 +315,7 @@ def _model_card(name: str, b: LoadedModel, metrics: dict) -> str:
     return (f"---\nlibrary_name: sedd_nb\ntags:\n- discrete-diffusion\n- sedd\n---\n\n# {name}\n\n"
             f"A Score Entropy Discrete Diffusion model trained with [sedd_nb](https://github.com/sedd-nb/sedd_nb).\n\n"
             f"| | |\n|---|---|\n{table}\n\n"
-            f"Load it with `from sedd_nb.train import load_checkpoint; b = load_checkpoint('<this folder or repo id>')`, "
+            f"Load it with `from sedd_nb import load_checkpoint; b = load_checkpoint('<this folder or repo id>')`, "
             f"sample with `sedd_nb sample --ckpt <folder or repo id>`.\n")
 
 def _run_metrics(path: Path) -> dict:

@@ -7,8 +7,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/model.html.md"""
 # %% auto #0
 __all__ = ['ARCHS', 'OUTPUTS', 'ModelConfig', 'rotary_angles', 'apply_rotary', 'sigma_features', 'sinusoidal_features',
            'SigmaEmbedding', 'modulate', 'WeightNorm', 'make_norm', 'SelfAttention', 'DiTBlock', 'FinalLayer',
-           'SEDDModel', 'unwrapped', 'block_size_of', 'ModelScore', 'param_count', 'num_params', 'flops_per_token',
-           'ReuseUnchanged']
+           'SEDDModel', 'unwrapped', 'block_size_of', 'ModelScore', 'param_count', 'num_params', 'flops_per_token']
 
 # %% ../nbs/08_model.ipynb #5a23a5f2
 import math
@@ -444,24 +443,3 @@ def flops_per_token(cfg: ModelConfig, seq_len: int, training: bool = True, out_w
     per_trunk_token = n * (2 * 4 * d * d + 4 * T * d + 2 * 2 * d * h)   # qkv + proj, QK^T + AV, MLP
     fwd = (per_seq + T * per_trunk_token + seq_len * 2 * d * W) / seq_len
     return 3 * fwd if training else fwd
-
-# %% ../nbs/08_model.ipynb #b47444a9
-class ReuseUnchanged:
-    "A samplers' `score_fn` calling `model`, reusing its trunk while `xt` is unchanged, for models that do not read sigma."
-    def __init__(self, model: SEDDModel):
-        if model.reads_x0:
-            raise ValueError("ReuseUnchanged calls model(xt, sigma), which a network that also reads the clean x0 "
-                             "cannot answer; sample it with sedd_nb.blocks.sample_blocks.")
-        self.model, self.last, self.calls, self.saved = model, None, 0, 0
-        self.active = model.sigma_emb is None and not model.cfg.causal       # sigma enters the output convention only
-
-    def __call__(self, xt: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        m = self.model
-        if not self.active: self.calls += 1; return m(xt, sigma)
-        sigma, _ = m._check_inputs(xt, sigma, None)
-        if self.last is not None and self.last[0].shape == xt.shape and torch.equal(self.last[0], xt):
-            out, self.saved = self.last[1], self.saved + 1
-        else:
-            out, self.calls = m.trunk(xt, sigma), self.calls + 1
-            self.last = (xt.clone(), out)
-        return m.output(out, xt, sigma)

@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/tokenizer.html.md"""
 
 # %% auto #0
 __all__ = ['EOS_TOKEN', 'MAX_UNKNOWN', 'CharTokenizer', 'GPT2Tokenizer', 'load_tokenizer', 'decode_ids', 'build_tokenizer',
-           'unknown_share', 'check_readable']
+           'unknown_share', 'check_readable', 'bits_unit']
 
 # %% ../nbs/08b_tokenizer.ipynb #9ad47408
 import hashlib
@@ -235,3 +235,9 @@ def check_readable(ids, tokenizer, what: str, advice: str):
     if (frac := unknown_share(ids, tokenizer)) > MAX_UNKNOWN:
         raise ValueError(f"{what}: {frac:.1%} maps to the tokenizer's unknown token (id {tokenizer.unk_id}; at most "
                          f"{MAX_UNKNOWN:.0%} may): the tokenizer was built from other text. {advice}")
+
+# %% ../nbs/08b_tokenizer.ipynb #bda1edb2
+def bits_unit(tokenizer) -> str:
+    "'bits/char' for a character tokenizer (a token is one character), else 'bits/token'; `tokenizer` may be `cfg.tokenizer`."
+    char = tokenizer == 'char' if isinstance(tokenizer, str) else isinstance(tokenizer, CharTokenizer)
+    return 'bits/char' if char else 'bits/token'

@@ -21,6 +21,7 @@ from .tokenizer import build_tokenizer, check_readable
 from .checkpoint import (RunLock, check_data, data_fingerprint, mark_run_dir, open_run_dir, restore_training_state,
                                 result_from_checkpoint, resume_point, save_checkpoint, to_plain, training_state)
 from .config import TrainConfig, autocast_for, build_model, resolve_device, score_entropy_for
+from .tokenizer import bits_unit
 from .graphs import make_graph
 from .hub import load_checkpoint   # re-exported: `from sedd_nb.train import train, TrainConfig, load_checkpoint`
 from .likelihood import ar_nll
@@ -31,11 +32,12 @@ from .blocks import block_loss
 from .generate import sample_texts   # the trainer's previews (chapter 15a)
 from .model import ModelScore, block_size_of
 from .noise import make_noise
+from .track import open_tracks, plot_losses
 
 # %% auto #0
 __all__ = ['batch_loss', 'Procs', 'setup_processes', 'RunData', 'prepare_data', 'as_batch', 'Run', 'start_run', 'train_step',
            'accumulate_gradients', 'log', 'evaluate', 'preview', 'write_checkpoint', 'train', 'reads_back', 'settle',
-           'Meter', 'skip', 'plot_losses']
+           'Meter', 'skip']
 
 # %% ../nbs/10_train.ipynb #1193998a
 def batch_loss(model, graph, noise, x0, mask=None, objective: str = 'sedd', generator=None, score_entropy=None,
@@ -111,6 +113,7 @@ class Run:
     cfg: TrainConfig; dir: Path; procs: Procs; data: RunData; graph: object; noise: object
     raw: nn.Module; fwd: nn.Module; ema: nn.Module; opt: torch.optim.Optimizer; amp: object; score_entropy: object
     its: list; fixed: list | None; history: list; bad_total: int = 0; bad_in_a_row: int = 0
+    track: object = None           # TensorBoard / W&B sinks of cfg.log_to (sedd_nb.track), on process 0
 
     @property
     def vocab_size(self) -> int: return self.data.tok.vocab_size
@@ -193,10 +196,12 @@ def _no_sync(run: Run):
 
 # %% ../nbs/10_train.ipynb #81ad6a54
 def log(run: Run, rec: dict):
-    "Append `rec` to the history and, on process 0, to metrics.jsonl."
+    "Append `rec` to the history and, on process 0, to metrics.jsonl and the sinks of `cfg.log_to`."
+    if 'loss_bits_tok' in rec or 'val_bpt' in rec: rec = {**rec, 'unit': bits_unit(run.data.tok)}   # one unit per run
     run.history.append(rec)
     if run.procs.master:
         with open(run.dir / 'metrics.jsonl', 'a') as f: f.write(json.dumps(rec) + '\n')
+        if run.track is not None: run.track.write(rec)
 
 def evaluate(run: Run, step: int):
     "Held-out bits per token of the EMA weights (the raw ones when ema=0), logged; None off process 0."
@@ -246,6 +251,7 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
                 print(f"resuming {ckpt_path} at step {saved['step']}: {notice}")
             if saved is not None and saved['step'] == cfg.steps: return result_from_checkpoint(run_dir, saved, procs.master)
             run = start_run(cfg, run_dir, procs, saved, ckpt_path, model)
+            run.track = open_tracks(run, saved['step'] if saved is not None else 0)   # TensorBoard / W&B if asked
         except BaseException:
             if made and procs.master: shutil.rmtree(made, ignore_errors=True)   # a failed start leaves nothing behind
             raise
@@ -263,10 +269,10 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
             if (done % cfg.log_every == 0 or done == cfg.steps) and meter.n:
                 last_train = meter.record(done, run)
                 log(run, last_train)
-                pbar.set_postfix(loss=f"{last_train['loss_bits_tok']:.3f} bit/tok", tok_s=f"{last_train['tok_s']:.0f}")
+                pbar.set_postfix(loss=f"{last_train['loss_bits_tok']:.3f} {bits_unit(run.data.tok)}", tok_s=f"{last_train['tok_s']:.0f}")
             if cfg.eval_every and done % cfg.eval_every == 0 and done < cfg.steps:
                 bpt = evaluate(run, done)
-                if procs.master: tqdm.write(f"step {done}: held-out {_measure(cfg)} {bpt:.4f} bits/token")
+                if procs.master: tqdm.write(f"step {done}: held-out {_measure(cfg)} {bpt:.4f} {bits_unit(run.data.tok)}")
             if cfg.sample_every and done % cfg.sample_every == 0 and done < cfg.steps:
                 for s in preview(run, done): tqdm.write(f"--- sample at step {done}:\n{s}")
             path = write_checkpoint(run, done) if cfg.ckpt_every and done % cfg.ckpt_every == 0 and done < cfg.steps else None
@@ -275,6 +281,7 @@ def train(cfg: TrainConfig, model: nn.Module | None = None, hook=None) -> dict:
         val_bpt, samples = evaluate(run, cfg.steps), preview(run, cfg.steps)
         write_checkpoint(run, cfg.steps)       # after the final evaluation, so that it holds the whole history
         if procs.master: plot_losses(run.history, run_dir / 'loss.png')
+        if run.track is not None: run.track.close()
         if procs.ddp: dist.destroy_process_group()
         return dict(run_dir=str(run_dir), step=cfg.steps, train=last_train, val_bpt=val_bpt, samples=samples,
                     bad_steps=run.bad_total, history=run.history)
@@ -332,14 +339,3 @@ def skip(run: Run, step: int, loss: float, gnorm: float, pbar):
 
 def _measure(cfg): return 'ELBO' if cfg.objective == 'sedd' else 'NLL'
 
-def plot_losses(history, path=None):
-    "Training loss (bits/token) and held-out bits/token against the step; saved to `path` if given."
-    import matplotlib.pyplot as plt                   # here, not at the top: only the end of a run draws
-    tr = [(h['step'], h['loss_bits_tok']) for h in history if 'loss_bits_tok' in h]
-    va = [(h['step'], h['val_bpt']) for h in history if h.get('val_bpt') is not None]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    if tr: ax.plot(*zip(*tr), label='train loss')
-    if va: ax.plot(*zip(*va), 'o-', label='held-out (ELBO)')
-    ax.set_xlabel('step'); ax.set_ylabel('bits / token'); ax.legend(); ax.grid(alpha=0.3)
-    if path is not None: fig.savefig(path, dpi=90, bbox_inches='tight'); plt.close(fig)
-    return fig

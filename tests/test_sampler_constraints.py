@@ -6,7 +6,8 @@ import torch
 from sedd_nb.blocks import BlockCache, BlockSEDDModel, sample_blocks
 from sedd_nb.graphs import Uniform
 from sedd_nb.hub import load_checkpoint
-from sedd_nb.model import ModelConfig, ReuseUnchanged, SEDDModel
+from sedd_nb.generate import ReuseUnchanged
+from sedd_nb.model import ModelConfig, SEDDModel
 from sedd_nb.generate import sample_windows
 from sedd_nb.sampling import sample
 from conftest import cli
