@@ -9,7 +9,7 @@ Rows (all measured in this process, on the same inputs):
   compiled       torch.compile(graph.score_entropy)
   fused          sedd_nb.kernels.fused_score_entropy (Triton forward + backward)
   eager proj     hidden @ weight + bias -> log_score_from_logits -> graph.score_entropy
-  fused proj     sedd_nb.kernels.fused_linear_score_entropy (chunked projection + Triton loss)
+  fused proj     sedd_nb.fused_linear.fused_linear_score_entropy (chunked projection + Triton loss)
 Time and memory are ratios to `eager` (loss rows) or to `eager proj` (projection rows). Peak extra memory is
 the peak allocated during one forward + backward minus what was allocated before (inputs), so it includes
 the (N, dim) gradient itself.
@@ -35,8 +35,8 @@ if not torch.cuda.is_available():               # the Triton interpreter must be
     os.environ.setdefault('TRITON_INTERPRET', '1')
 
 from sedd_nb.graphs import Absorbing, Uniform
-from sedd_nb.kernels import (score_entropy_eager, fused_score_entropy, fused_linear_score_entropy,
-                             log_score_from_logits, triton)
+from sedd_nb.kernels import score_entropy_eager, fused_score_entropy, triton
+from sedd_nb.fused_linear import fused_linear_score_entropy, log_score_from_logits
 
 # Peak memory bandwidth in bytes/s by device-name substring (first match wins; vendor data sheets).
 PEAK_BW = [('H200', 4.8e12), ('H100 PCIe', 2.0e12), ('H100 NVL', 3.9e12), ('H100', 3.35e12), ('GH200', 4.0e12),

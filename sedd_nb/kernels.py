@@ -19,11 +19,12 @@ except ImportError:                    # pragma: no cover
     triton = tl = None
 
 # %% auto #0
-__all__ = ['score_entropy_eager', 'row_coefficients', 'triton_interpreted', 'FusedScoreEntropy', 'FusedAbsorbingScoreEntropy',
-           'fused_score_entropy', 'log_score_from_logits', 'FusedLinearScoreEntropy', 'fused_linear_score_entropy']
+__all__ = ['TRITON_DTYPES', 'broadcast_sigma', 'score_entropy_eager', 'row_coefficients', 'rows_loss_torch', 'rows_grad_torch',
+           'triton_interpreted', 'triton_ready', 'dse_forward_rows', 'dse_backward_rows', 'FusedScoreEntropy',
+           'FusedAbsorbingScoreEntropy', 'fused_score_entropy']
 
 # %% ../nbs/11_fused_loss.ipynb #9059252b
-def _broadcast_sigma(sigma, xt: torch.Tensor) -> torch.Tensor:
+def broadcast_sigma(sigma, xt: torch.Tensor) -> torch.Tensor:
     "`sigma` as a float64 tensor of `xt`'s shape; like `sedd_nb.graphs`, its dims align with xt's LEADING dims."
     return sigma_like(sigma, xt.shape, dtype=torch.float64, device=xt.device).expand(xt.shape)
 
@@ -57,7 +58,7 @@ def score_entropy_eager(log_score: torch.Tensor,  # (..., dim) log-scores; the e
     _check_inputs(log_score, xt, x0, graph)
     ls = log_score if log_score.dtype == torch.float64 else log_score.float()
     dt, dim = ls.dtype, graph.dim
-    s = _broadcast_sigma(sigma, xt).to(dt)[..., None]                  # (..., 1), sigma per row
+    s = broadcast_sigma(sigma, xt).to(dt)[..., None]                  # (..., 1), sigma per row
     y = torch.arange(dim, device=ls.device)                            # (dim,)
     stay, move = torch.exp(-s), -torch.expm1(-s)                       # P(untouched), P(jumped)
     at_x0 = (y == x0[..., None]).to(dt)                                # (..., dim)
@@ -82,7 +83,7 @@ def row_coefficients(sigma,                 # total noise, broadcastable to xt's
                      shift=None,            # optional (...) offset subtracted from every log-score of a row
                     ) -> torch.Tensor:      # (..., 6) float64 columns (w, r, log_r, r0, log_r0, shift)
     "Per-row `(w, r, log r, r0, log r0, shift)`: DSE = `w sum_{y != xt} rho_y` on `log_score - shift` (table above)."
-    s = _broadcast_sigma(sigma, xt).double()
+    s = broadcast_sigma(sigma, xt).double()
     zero = torch.zeros_like(s)
     if graph.absorb:
         active = xt == graph.dim - 1
@@ -154,7 +155,7 @@ def _row_terms(x, coef, xt, x0):
     return x, w.squeeze(-1), keep, r_y, ohi_y, olo_y, ex
 
 
-def _rows_loss_torch(x: torch.Tensor,     # (N, dim) log-scores (or logits, see shift)
+def rows_loss_torch(x: torch.Tensor,     # (N, dim) log-scores (or logits, see shift)
                      coef: torch.Tensor,  # (N, 6) from `row_coefficients`
                      xt: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:  # (N,)
     "PyTorch version of the fused forward: `w sum_{y != xt} rho_y` per row, in float32 (float64 for float64)."
@@ -163,7 +164,7 @@ def _rows_loss_torch(x: torch.Tensor,     # (N, dim) log-scores (or logits, see 
     return torch.where(w != 0, w * rho.sum(-1), 0.)
 
 
-def _rows_grad_torch(x, coef, xt, x0, g):  # g (N,) upstream gradient -> (N, dim) in x's dtype
+def rows_grad_torch(x, coef, xt, x0, g):  # g (N,) upstream gradient -> (N, dim) in x's dtype
     "PyTorch version of the fused backward: `g w [y != xt] (exp(x_y - shift) - r_y)` per row."
     xf, w, keep, r_y, ohi_y, olo_y, ex = _row_terms(x, coef, xt, x0)
     gw = torch.where(w != 0, g.to(xf.dtype) * w, 0.)
@@ -307,7 +308,7 @@ if triton is not None:
             tl.store(gbase + cols, tl.zeros([BLOCK], dtype=grad_ptr.dtype.element_ty), mask=cols < dim)
 
 # %% ../nbs/11_fused_loss.ipynb #959ecdbf
-_TRITON_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+TRITON_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 def triton_interpreted() -> bool:
     "True when Triton runs in its CPU interpreter (TRITON_INTERPRET=1 was set before triton was first imported)."
@@ -317,11 +318,11 @@ def triton_interpreted() -> bool:
     return isinstance(_dse_fwd_kernel, InterpretedFunction) and isinstance(tl.zeros, InterpretedFunction)
 
 
-def _triton_ready(x: torch.Tensor) -> None:
+def triton_ready(x: torch.Tensor) -> None:
     "Raise a clear error when the Triton kernels cannot run on `x`."
     if triton is None:
         raise ImportError("triton is not installed (it ships for Linux); use the PyTorch path (force_triton=False).")
-    if x.dtype not in _TRITON_DTYPES:
+    if x.dtype not in TRITON_DTYPES:
         raise TypeError(f"the Triton kernels take float32, bfloat16 or float16 rows, got {x.dtype}; "
                         f"use force_triton=False for float64 (the PyTorch reference runs instead).")
     if x.device.type != 'cuda':
@@ -337,9 +338,9 @@ def _launch_config(dim: int) -> tuple[int, int]:
     return B, 8 if B >= 2048 else 4
 
 
-def _dse_forward_rows(x: torch.Tensor, coef: torch.Tensor, xt: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+def dse_forward_rows(x: torch.Tensor, coef: torch.Tensor, xt: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
     "Triton forward over rows: x (N, dim) with unit column stride, coef (N, 6) -> loss (N,) float32."
-    _triton_ready(x)
+    triton_ready(x)
     N, dim = x.shape
     loss = torch.empty(N, device=x.device, dtype=torch.float32)
     if N:
@@ -351,7 +352,7 @@ def _dse_forward_rows(x: torch.Tensor, coef: torch.Tensor, xt: torch.Tensor, x0:
 
 def _absorb_forward_rows(x: torch.Tensor, s: torch.Tensor, xt: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
     "The absorbing graph's forward over rows: x (N, dim), sigma `s` (N,) float64 -> loss (N,) float32."
-    _triton_ready(x)
+    triton_ready(x)
     N, dim = x.shape
     loss = torch.empty(N, device=x.device, dtype=torch.float32)
     if N:
@@ -362,7 +363,7 @@ def _absorb_forward_rows(x: torch.Tensor, s: torch.Tensor, xt: torch.Tensor, x0:
 
 def _absorb_backward_rows(x, s, xt, x0, gout) -> torch.Tensor:
     "The absorbing graph's backward over rows: d loss / d x (N, dim) in x's dtype, scaled per row by gout (N,)."
-    _triton_ready(x)
+    triton_ready(x)
     N, dim = x.shape
     grad = torch.empty_like(x, memory_format=torch.contiguous_format)
     if N:
@@ -372,9 +373,9 @@ def _absorb_backward_rows(x, s, xt, x0, gout) -> torch.Tensor:
     return grad
 
 
-def _dse_backward_rows(x, coef, xt, x0, gout) -> torch.Tensor:
+def dse_backward_rows(x, coef, xt, x0, gout) -> torch.Tensor:
     "Triton backward over rows: d loss / d x (N, dim) in x's dtype, scaled per row by gout (N,)."
-    _triton_ready(x)
+    triton_ready(x)
     N, dim = x.shape
     grad = torch.empty_like(x, memory_format=torch.contiguous_format)
     if N:
@@ -389,12 +390,12 @@ class FusedScoreEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, coef, xt, x0):
         ctx.save_for_backward(x, coef, xt, x0)
-        return _dse_forward_rows(x, coef, xt, x0)
+        return dse_forward_rows(x, coef, xt, x0)
 
     @staticmethod
     def backward(ctx, gout):
         x, coef, xt, x0 = ctx.saved_tensors
-        grad = _dse_backward_rows(x, coef, xt, x0, gout) if ctx.needs_input_grad[0] else None
+        grad = dse_backward_rows(x, coef, xt, x0, gout) if ctx.needs_input_grad[0] else None
         return grad, None, None, None
 
 
@@ -419,103 +420,14 @@ def fused_score_entropy(log_score: torch.Tensor,  # (..., dim) log-scores (float
                         force_triton: bool = False,  # run the Triton kernels even on CPU (needs TRITON_INTERPRET=1)
                        ) -> torch.Tensor:          # (...) DSE >= 0 (float32 on the Triton path)
     "Denoising score entropy with `graph.score_entropy`'s values; Triton on CUDA, the PyTorch reference on CPU."
-    on_triton = force_triton or (log_score.is_cuda and log_score.dtype in _TRITON_DTYPES and triton is not None)
+    on_triton = force_triton or (log_score.is_cuda and log_score.dtype in TRITON_DTYPES and triton is not None)
     if not on_triton: return graph.score_entropy(log_score, sigma, xt, x0)
     _check_inputs(log_score, xt, x0, graph)
-    _triton_ready(log_score)
+    triton_ready(log_score)
     x = log_score.reshape(-1, graph.dim)
     if x.stride(-1) != 1: x = x.contiguous()
     xt_, x0_ = xt.reshape(-1).contiguous(), x0.reshape(-1).contiguous()
     if graph.absorb:        # its own kernels: sigma per row, everything else computed inside
-        loss = FusedAbsorbingScoreEntropy.apply(x, _broadcast_sigma(sigma, xt).reshape(-1).contiguous(), xt_, x0_)
+        loss = FusedAbsorbingScoreEntropy.apply(x, broadcast_sigma(sigma, xt).reshape(-1).contiguous(), xt_, x0_)
     else: loss = FusedScoreEntropy.apply(x, row_coefficients(sigma, xt, x0, graph).reshape(-1, 6), xt_, x0_)
-    return loss.reshape(xt.shape)
-
-# %% ../nbs/11_fused_loss.ipynb #e5b5d748
-def log_score_from_logits(logits: torch.Tensor,  # (..., dim) raw output of the final projection
-                          sigma,                  # total noise, broadcastable to xt's shape
-                          xt: torch.Tensor,       # (...) noisy tokens
-                          graph,
-                         ) -> torch.Tensor:       # (..., dim) float32 log-scores, 0 at xt
-    "The SEDD model's output convention: absorbing logits shifted by `log(expm1(sigma)) + log(dim - 1)`, 0 at xt."
-    out = logits if logits.dtype == torch.float64 else logits.float()
-    if graph.absorb:
-        s = _broadcast_sigma(sigma, xt).to(out.dtype)
-        out = out - absorbing_shift(s, graph.dim)[..., None]
-    return out.scatter(-1, xt.long()[..., None], 0.0)
-
-
-def _output_shift(sigma, xt, graph) -> torch.Tensor | None:
-    "The per-row offset of `log_score_from_logits` (None for the uniform graph)."
-    if not graph.absorb: return None
-    return absorbing_shift(_broadcast_sigma(sigma, xt).double(), graph.dim)
-
-# %% ../nbs/11_fused_loss.ipynb #45ba4349
-def _project(h, weight, bias):
-    "One chunk of logits (n, dim) in the matmul dtype."
-    return h @ weight if bias is None else torch.addmm(bias, h, weight)
-
-
-class FusedLinearScoreEntropy(torch.autograd.Function):
-    "Chunked `hidden @ weight + bias` -> DSE per row, recomputing each chunk's logits in the backward."
-    @staticmethod
-    def forward(ctx, hidden, weight, bias, coef, xt, x0, chunk, use_triton):
-        N = hidden.shape[0]
-        loss = torch.empty(N, device=hidden.device, dtype=torch.float64 if hidden.dtype == torch.float64 else torch.float32)
-        rows_loss = _dse_forward_rows if use_triton else _rows_loss_torch
-        for i in range(0, N, chunk):
-            j = min(i + chunk, N)
-            loss[i:j] = rows_loss(_project(hidden[i:j], weight, bias), coef[i:j], xt[i:j], x0[i:j])
-        ctx.save_for_backward(hidden, weight, bias, coef, xt, x0)
-        ctx.chunk, ctx.use_triton = chunk, use_triton
-        return loss
-
-    @staticmethod
-    def backward(ctx, gout):
-        hidden, weight, bias, coef, xt, x0 = ctx.saved_tensors
-        need_h, need_w, need_b = ctx.needs_input_grad[:3]
-        acc = torch.float64 if hidden.dtype == torch.float64 else torch.float32
-        gh = torch.empty_like(hidden) if need_h else None
-        gw = torch.zeros(weight.shape, device=weight.device, dtype=acc) if need_w else None
-        gb = torch.zeros(weight.shape[1], device=weight.device, dtype=acc) if (need_b and bias is not None) else None
-        rows_grad = _dse_backward_rows if ctx.use_triton else _rows_grad_torch
-        for i in range(0, hidden.shape[0], ctx.chunk):
-            j = min(i + ctx.chunk, hidden.shape[0])
-            h = hidden[i:j]
-            d = rows_grad(_project(h, weight, bias), coef[i:j], xt[i:j], x0[i:j], gout[i:j])  # (n, dim)
-            d = d.to(weight.dtype)
-            if gh is not None: gh[i:j] = d @ weight.T
-            if gw is not None: gw += (h.T @ d).to(acc)
-            if gb is not None: gb += d.sum(0).to(acc)
-        return (gh, None if gw is None else gw.to(weight.dtype), None if gb is None else gb.to(bias.dtype),
-                None, None, None, None, None)
-
-
-def fused_linear_score_entropy(hidden: torch.Tensor,   # (..., D) final hidden states
-                               weight: torch.Tensor,   # (D, dim) output projection (nn.Linear's weight.T)
-                               bias: torch.Tensor | None,  # (dim,) or None
-                               sigma,                  # total noise, broadcastable to xt's shape, > 0
-                               xt: torch.Tensor,       # (...) noisy tokens
-                               x0: torch.Tensor,       # (...) clean tokens
-                               graph,
-                               chunk_size: int | None = None,  # rows per chunk (default: about 2^26 logits)
-                               force_triton: bool = False,     # Triton kernels per chunk even on CPU
-                              ) -> torch.Tensor:       # (...) DSE >= 0
-    "DSE of `log_score_from_logits(hidden @ weight + bias)` without ever storing the (N, dim) log-scores."
-    if weight.ndim != 2 or weight.shape[1] != graph.dim or hidden.shape[-1] != weight.shape[0]:
-        raise ValueError(f"expected hidden (..., D) and weight (D, graph.dim = {graph.dim}); got hidden "
-                         f"{tuple(hidden.shape)} and weight {tuple(weight.shape)}. For an nn.Linear pass layer.weight.T.")
-    if bias is not None and bias.shape != (graph.dim,):
-        raise ValueError(f"bias must have shape ({graph.dim},), got {tuple(bias.shape)}.")
-    if xt.shape != hidden.shape[:-1] or x0.shape != hidden.shape[:-1]:
-        raise ValueError(f"xt {tuple(xt.shape)} and x0 {tuple(x0.shape)} must have hidden's leading shape "
-                         f"{tuple(hidden.shape[:-1])}.")
-    use_triton = force_triton or (hidden.is_cuda and hidden.dtype in _TRITON_DTYPES and triton is not None)
-    if use_triton: _triton_ready(hidden)
-    coef = row_coefficients(sigma, xt, x0, graph, shift=_output_shift(sigma, xt, graph)).reshape(-1, 6)
-    h = hidden.reshape(-1, hidden.shape[-1])
-    chunk = int(chunk_size or max(1, 2 ** 26 // graph.dim))
-    if chunk < 1: raise ValueError(f"chunk_size must be >= 1, got {chunk_size}.")
-    loss = FusedLinearScoreEntropy.apply(h, weight, bias, coef, xt.reshape(-1).long(), x0.reshape(-1).long(),
-                                         chunk, use_triton)
     return loss.reshape(xt.shape)
