@@ -39,7 +39,7 @@ def _over(base: dict, kw: dict) -> dict:
 
 @dataclass
 class TrainConfig:
-    "Everything `train` needs; validated at construction. Presets: `char_tiny`, `char`, `char_long`, `gpt2_small`, `gpt2_medium`."
+    "Everything `train` needs; validated at construction. Presets: `char_tiny`, `char`, `char_long`, `char_blocks`, `gpt2_small`, `gpt2_medium`."
     out_dir: str = 'runs/char'       # run directory: checkpoints, metrics.jsonl, loss.png; resumes if it holds a checkpoint
     corpus: str = 'pydoc'            # `load_texts` source: 'pydoc', a hub name ('openwebtext', ...) or a local path
     tokenizer: str = 'char'          # 'char' (built from the corpus), 'gpt2', or a saved tokenizer file

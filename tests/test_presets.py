@@ -39,3 +39,8 @@ def test_a_block_longer_than_the_network_is_refused_at_once():
 def test_a_block_preset_is_not_turned_into_a_plain_model():
     with pytest.raises(ValueError, match="use the 'char' preset"):
         preset('char_blocks', "model_kw={'block_size': None}")
+
+
+def test_the_docstring_names_every_preset():
+    from sedd_nb.config import PRESETS, TrainConfig
+    assert [p for p in PRESETS if f'`{p}`' not in TrainConfig.__doc__] == []

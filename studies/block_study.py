@@ -1,13 +1,13 @@
 """Block diffusion on the char tutorial, trained as BD3-LM trains: blocks of 4, 8 and 16 beside SEDD and AR at equal CPU time.
 
-The protocol of `bench/char_recipe.py` (whose `config` and `heldout_elbo` this imports), scaled to a shared 2-core
+The protocol of `studies/char_recipe.py` (whose `config` and `heldout_elbo` this imports), scaled to a shared 2-core
 machine (one thread per run, one run at a time):
 
 1. `--search`: for each block size a short pilot run (`--pilot-steps`, the full window [0, 1], one time per
    block) and `clip_search` on held-out batches (BD3-LM's variance search). The window of least loss variance is
    the setting's `block_t_min`, `block_t_max`. Also measured on the pilot: the variance of the per-token loss with
    one time per sequence (`dse_loss`, the previous training), one time per block over [0, 1] (`block_loss`) and
-   the chosen window. Written to bench/results/block_clip_search.json.
+   the chosen window. Written to studies/results/block_clip_search.json.
 2. `--speed`: CPU seconds per optimizer step of every setting (`time.process_time`, one thread), so that a run of
    `budget` CPU seconds gets `budget / seconds per step` steps.
 3. `--runs`: every setting and seed for `--budget` CPU seconds, scored on the same `--eval-chars` held-out
@@ -16,11 +16,11 @@ machine (one thread per run, one run at a time):
    first-hitting sampler, b / k calls per block; AR one token per call) scored for known words, character entropy
    and generative perplexity under one fixed scorer, the AR run of seed 0 (trained first).
 
-    python bench/block_study.py --search --speed --runs ar blk4 blk8 blk16 sedd --seeds 0 1 --budget 90
-    python bench/block_study.py --runs blk4_full blk1 --seeds 0 --budget 90      # controls, at blk4's speed
-    python bench/block_study.py --table
+    python studies/block_study.py --search --speed --runs ar blk4 blk8 blk16 sedd --seeds 0 1 --budget 90
+    python studies/block_study.py --runs blk4_full blk1 --seeds 0 --budget 90      # controls, at blk4's speed
+    python studies/block_study.py --table
 
-Results: bench/results/block_study.jsonl (one line per run); `--table` prints the mean and range per setting.
+Results: studies/results/block_study.jsonl (one line per run); `--table` prints the mean and range per setting.
 """
 import argparse, json, sys, time
 from pathlib import Path

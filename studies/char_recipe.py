@@ -6,9 +6,9 @@ warm-up, one process, the same threads) and writes seconds per step; a study run
 runs themselves share the CPU with other work. Every run is scored the same way: the ELBO of its EMA weights on
 the first `--eval-chars` held-out characters (64-character blocks) with `--nodes` Gauss-Legendre nodes in t.
 
-    python bench/char_recipe.py --speed                          # seconds per step of every setting
-    python bench/char_recipe.py --runs base ld subs --seeds 0 1 2 --budget 240
-    python bench/char_recipe.py --table                          # mean and spread per setting
+    python studies/char_recipe.py --speed                          # seconds per step of every setting
+    python studies/char_recipe.py --runs base ld subs --seeds 0 1 2 --budget 240
+    python studies/char_recipe.py --table                          # mean and spread per setting
 """
 import argparse, json, tempfile, time
 from pathlib import Path
