@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/cli.html.md"""
 
 # %% ../nbs/14_cli.ipynb #428b729d
 from __future__ import annotations
-import argparse, ast, dataclasses, functools, inspect, os, re, shlex, sys
+import argparse, ast, dataclasses, difflib, functools, inspect, os, re, shlex, sys
 from pathlib import Path
 
 from .checkpoint import checkpoint_paths, checkpoint_step
@@ -21,7 +21,7 @@ from .train import train
 from .animate import sample_animation
 
 # %% auto #0
-__all__ = ['parse_overrides', 'fields_help', 'run_cli', 'cli']
+__all__ = ['COMMANDS', 'parse_overrides', 'fields_help', 'run_cli', 'cli']
 
 # %% ../nbs/14_cli.ipynb #3b3a1055
 def _parse_value(key, text):
@@ -72,6 +72,7 @@ def fields_help() -> str:
     return 'key=value fields (defaults of the plain config; a preset sets some of them):\n' + '\n'.join(lines)
 
 # %% ../nbs/14_cli.ipynb #f1b2a797
+COMMANDS = ('train', 'sample', 'export', 'eval', 'demo')
 _EXPECTED = (ValueError, TypeError, KeyError, FileNotFoundError, FileExistsError, ConnectionError, PermissionError,
              RuntimeError, OSError)
 
@@ -221,12 +222,12 @@ def _cmd_demo(a):
 def run_cli(argv=None):
     "Parse `argv` like the `sedd_nb` command and run it; returns what the command produced."
     ap = _parser()
+    _suggest_command(ap, sys.argv[1:] if argv is None else [str(x) for x in argv])
     a = ap.parse_args(argv)
     if a.cmd is None:
         ap.print_help()
         return None
-    try: return {'train': _cmd_train, 'sample': _cmd_sample, 'export': _cmd_export, 'eval': _cmd_eval,
-                'demo': _cmd_demo}[a.cmd](a)
+    try: return dict(zip(COMMANDS, (_cmd_train, _cmd_sample, _cmd_export, _cmd_eval, _cmd_demo)))[a.cmd](a)
     except KeyboardInterrupt: pass     # below, once the interrupted frames are gone (their progress bars write on close)
     except _EXPECTED as e:
         msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
@@ -234,6 +235,12 @@ def run_cli(argv=None):
         sys.exit(2)
     print('\n' + _stopped(a, sys.argv[1:] if argv is None else list(argv)), file=sys.stderr)
     sys.exit(130)
+
+def _suggest_command(ap, args):
+    "A mistyped command is refused with the nearest one named (argparse alone only lists them)."
+    if not args or args[0].startswith('-') or args[0] in COMMANDS: return
+    if near := difflib.get_close_matches(args[0], COMMANDS, n=1):
+        ap.error(f"unknown command {args[0]!r}; did you mean {near[0]!r}? The commands are {', '.join(COMMANDS)}.")
 
 def cli():
     "Console script `sedd_nb`."

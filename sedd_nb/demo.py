@@ -58,7 +58,8 @@ def text_bits(bundle, text: str, n_t: int = 16, mc: int = 8, seed: int = 0) -> s
     x0 = torch.tensor(ids, device=next(bundle['model'].parameters()).device)[None].expand(mc, -1)   # mc draws per node
     bits = evaluate_bpt(bundle['model'], bundle['graph'], bundle['noise'], [x0], bundle['cfg'].objective, n_t=n_t, seed=seed)
     cut = f' (the first {L}: the model reads {L} at a time)' if len(tok.encode(text)) > L else ''
-    return f"{bits:.2f} {bits_unit(tok)} over {len(ids)} tokens{cut}: an upper bound from the ELBO; uniform guessing costs {math.log2(tok.vocab_size):.2f}"
+    noun = 'characters' if bits_unit(tok) == 'bits/char' else 'tokens'
+    return f"{bits:.2f} {bits_unit(tok)} over {len(ids)} {noun}{cut}: an upper bound from the ELBO; uniform guessing costs {math.log2(tok.vocab_size):.2f}"
 
 # %% ../nbs/14a_demo.ipynb #8def0145
 def _gradio():

@@ -407,3 +407,8 @@ def test_loader_arguments_of_the_wrong_type(fn, words):
 def test_paths_are_accepted_in_the_config(tmp_path):
     assert TrainConfig.char_tiny(out_dir=tmp_path / 'r').out_dir == str(tmp_path / 'r')
 
+
+
+def test_a_mistyped_command_names_the_nearest():
+    code, err = cli('trian', '--preset', 'char')
+    assert code == 2 and "unknown command 'trian'; did you mean 'train'?" in err, err

@@ -53,7 +53,7 @@ def test_demo_in_chromium(tiny_run):
         browser.evaluate("document.querySelector('#measure').click()")
         bits_text = lambda: browser.evaluate("document.querySelector('#bits').innerText")
         bits = wait_until(lambda: 'bits/' in bits_text() and bits_text(), 60, 'no bits/char')
-        assert 'bits/char over 20 tokens' in bits, bits
+        assert 'bits/char over 20 characters' in bits, bits
         shot = ROOT / '_build' / 'demo.png'
         shot.parent.mkdir(exist_ok=True)
         shot.write_bytes(base64.b64decode(browser.call('Page.captureScreenshot', format='png')['data']))
