@@ -4,6 +4,7 @@ import contextlib, hashlib, io
 from pathlib import Path
 
 import pytest
+import torch
 
 from sedd_nb.cli import run_cli
 from sedd_nb.config import TrainConfig
@@ -84,3 +85,22 @@ def cli_err(*argv) -> tuple[int, str]:
 
 def listing(d): return sorted(str(p.relative_to(d)) for p in Path(d).rglob('*'))
 
+
+
+# Every tensor-to-host conversion: on a GPU each makes the host wait for the device. The sync tests count them on the
+# CPU, with `on_host` patched (in the given modules) to say "not on the host", so that value checks take their GPU path.
+HOST_READS = ('__bool__', '__int__', '__float__', '__index__', 'item', 'tolist', 'numpy', 'cpu')
+
+
+@contextlib.contextmanager
+def counting_reads(monkeypatch, modules, reads=HOST_READS):
+    "Within the block: the names of the host reads called, in order (callers may append their own marks)."
+    calls = []
+    with monkeypatch.context() as m:
+        for name in reads:
+            def wrapped(self, *a, _orig=getattr(torch.Tensor, name), _name=name, **k):
+                calls.append(_name)
+                return _orig(self, *a, **k)
+            m.setattr(torch.Tensor, name, wrapped)
+        for mod in modules: m.setattr(mod, 'on_host', lambda t: False)
+        yield calls

@@ -7,32 +7,19 @@ device-side assert), and the sampler reads which positions are masked only every
 on a GPU. The network calls split the run into steps; each step must read nothing, except the one `nonzero` of a
 refresh step.
 """
-import contextlib, math
+import math
 
 import pytest
 import torch
+
+from conftest import HOST_READS, counting_reads
 
 from sedd_nb import graphs, sampling
 from sedd_nb.graphs import Absorbing
 from sedd_nb.noise import LogLinearNoise
 from sedd_nb.sampling import REFRESH_EVERY, sample
 
-READS = ('__bool__', '__int__', '__float__', '__index__', 'item', 'tolist', 'numpy', 'cpu', 'nonzero')
 G, NOISE, B, L = Absorbing(50), LogLinearNoise(), 3, 40
-
-
-@contextlib.contextmanager
-def counting_reads(monkeypatch):
-    "Within the block: the names of the tensor-to-host conversions called, in order ('call' marks a network call)."
-    calls = []
-    with monkeypatch.context() as m:
-        for name in READS:
-            def wrapped(self, *a, _orig=getattr(torch.Tensor, name), _name=name, **k):
-                calls.append(_name)
-                return _orig(self, *a, **k)
-            m.setattr(torch.Tensor, name, wrapped)
-        for mod in (graphs, sampling): m.setattr(mod, 'on_host', lambda t: False)
-        yield calls
 
 
 def score_fn(calls):
@@ -59,7 +46,7 @@ def steps_of(calls):
 
 @pytest.mark.parametrize('steps', [5, 16])
 def test_analytic_steps_read_only_at_refreshes(monkeypatch, steps):
-    with counting_reads(monkeypatch) as calls:
+    with counting_reads(monkeypatch, (graphs, sampling), HOST_READS + ('nonzero',)) as calls:
         x = sample(score_fn(calls), G, NOISE, (B, L), steps, generator=torch.Generator().manual_seed(0))
     assert bool((x < G.V).all())                                    # finished: no mask left
     reads = steps_of(calls)
@@ -72,7 +59,7 @@ def test_analytic_steps_read_only_at_refreshes(monkeypatch, steps):
 
 
 def test_first_hitting_calls_read_nothing(monkeypatch):
-    with counting_reads(monkeypatch) as calls:
+    with counting_reads(monkeypatch, (graphs, sampling), HOST_READS + ('nonzero',)) as calls:
         x = sample(score_fn(calls), G, NOISE, (B, L), 6, predictor='first_hitting', top_p=0.9,
                    generator=torch.Generator().manual_seed(0))
     assert bool((x < G.V).all())
@@ -81,7 +68,7 @@ def test_first_hitting_calls_read_nothing(monkeypatch):
 
 def test_counter_sees_a_read(monkeypatch):
     "The counter can fail: the Euler predictor's draw checks its table's totals on the host every step."
-    with counting_reads(monkeypatch) as calls:
+    with counting_reads(monkeypatch, (graphs, sampling), HOST_READS + ('nonzero',)) as calls:
         sample(score_fn(calls), G, NOISE, (B, L), 3, predictor='euler', generator=torch.Generator().manual_seed(0))
     assert all('__bool__' in r for r in steps_of(calls))
 

@@ -6,30 +6,16 @@ host wait for the GPU. There is no GPU here, so the test counts those conversion
 (a device-side assert) and only a real read-back is counted. `bench/gpu_perf.py` checks the same on a GPU with
 `torch.cuda.set_sync_debug_mode('error')`.
 """
-import contextlib, dataclasses
+import dataclasses
 
 import pytest
 import torch
 
+from conftest import counting_reads
+
 from sedd_nb import graphs
 from sedd_nb.train import (TrainConfig, make_optimizer, open_run_dir, reads_back, setup_processes, start_run,
                             train_step)
-
-READS = ('__bool__', '__int__', '__float__', '__index__', 'item', 'tolist', 'numpy', 'cpu')
-
-
-@contextlib.contextmanager
-def counting_reads(monkeypatch):
-    "Within the block: the names of the tensor-to-host conversions called, in order."
-    calls = []
-    with monkeypatch.context() as m:
-        for name in READS:
-            def wrapped(self, *a, _orig=getattr(torch.Tensor, name), _name=name, **k):
-                calls.append(_name)
-                return _orig(self, *a, **k)
-            m.setattr(torch.Tensor, name, wrapped)
-        m.setattr(graphs, 'on_host', lambda t: False)
-        yield calls
 
 
 def make_run(tmp_path, **kw):
@@ -46,7 +32,7 @@ def test_step_reads_nothing_back(tmp_path, monkeypatch, kw):
     run = make_run(tmp_path, **kw)
     train_step(run, 0)                                  # the optimizer's state is created on the first step
     before = [p.detach().clone() for p in run.raw.parameters()]
-    with counting_reads(monkeypatch) as calls:
+    with counting_reads(monkeypatch, (graphs,)) as calls:
         losses = [train_step(run, s) for s in range(1, 4)]
     assert calls == [], f"a training step read tensors back to the host: {calls}"
     assert all(torch.isfinite(l) for l, _ in losses)
@@ -60,6 +46,6 @@ def test_counter_sees_a_read(tmp_path, monkeypatch):
     run = make_run(tmp_path)
     run = dataclasses.replace(run, opt=make_optimizer(run.raw, run.cfg))      # on the CPU: foreach
     train_step(run, 0)
-    with counting_reads(monkeypatch) as calls:
+    with counting_reads(monkeypatch, (graphs,)) as calls:
         for s in range(1, 3): train_step(run, s)
     assert calls.count('__bool__') == 2 and calls[0] == '__bool__'
