@@ -30,9 +30,6 @@ from pathlib import Path
 
 STEPS = ('env', 'correctness', 'fused_loss', 'train', 'sampler', 'resume')
 LIMITS = dict(env=60, correctness=90, fused_loss=150, train=300, sampler=90, resume=120)   # seconds, GPU
-# bf16 dense tensor-core peak in FLOP/s by device-name substring (vendor data sheets, without sparsity)
-PEAK_BF16 = [('H200', 989e12), ('H100', 989e12), ('GH200', 989e12), ('A100', 312e12), ('L40S', 362e12),
-             ('A10G', 70e12), ('L4', 121e12), ('RTX 4090', 165e12)]
 
 
 def sizes(dry: bool) -> dict:
@@ -172,7 +169,8 @@ def step_train(S, dev, dry):
             tok_s = sum(h['tok_s'] for h in later) / len(later)
             net = build_model(cfg, S['bpe_vocab'])
             n, flops = num_params(net), flops_per_token(net.cfg, S['L'])          # attention and real width counted
-            peak = next((f for name, f in PEAK_BF16 if dev.type == 'cuda' and name in torch.cuda.get_device_name(dev)), None)
+            from sedd_nb.track import peak_flops
+            peak = peak_flops(dev)                                           # sedd_nb.track's table
             out['fused' if fused else 'unfused'] = dict(
                 tokens_per_s=round(tok_s), params=n, mfu=None if peak is None else round(flops * tok_s / peak, 3),
                 peak_memory_gib=round(torch.cuda.max_memory_allocated(dev) / 2**30, 2) if dev.type == 'cuda' else None,

@@ -29,11 +29,6 @@ import argparse, contextlib, copy, importlib, json, os, statistics, subprocess, 
 import timing                              # bench/timing.py, the benchmarks' one clock
 from pathlib import Path
 
-# bf16 dense tensor-core peak in FLOP/s by device-name substring (vendor data sheets, without sparsity)
-PEAK_BF16 = [('H200', 989e12), ('H100 PCIe', 756e12), ('H100', 989e12), ('GH200', 989e12), ('A100', 312e12),
-             ('L40S', 362e12), ('A10G', 70e12), ('L4', 121e12), ('RTX 4090', 165e12)]
-
-
 def sizes(dry: bool) -> dict:
     if dry: return dict(V=300, L=16, model='tiny', batches=(1, 2), warm=1, timed=2, prof=1, rounds=1, kernel_n=[64])
     return dict(V=50257, L=1024, model='small', batches=(8, 16), warm=10, timed=20, prof=3, rounds=3,
@@ -216,7 +211,8 @@ def main(argv=None):
     for f in ('report.md', 'report.json'): (out / f).unlink(missing_ok=True)      # never report an earlier run
     clock = Clock(dev)
     name = torch.cuda.get_device_name(dev) if clock.cuda else 'CPU (dry run: not GPU figures)'
-    peak = next((f for k, f in PEAK_BF16 if k in name), None)
+    from sedd_nb.track import peak_flops
+    peak = peak_flops(dev)                     # sedd_nb.track's table of dense bf16 peaks
     rep = dict(device=name, dry_run=a.dry_run, torch=torch.__version__, date=time.strftime('%Y-%m-%d'),
                peak_bf16=peak, vocab=S['V'] + 1, seq_len=S['L'], model=S['model'], sections={})
     t_start = time.time()

@@ -15,7 +15,7 @@ import argparse, json, os, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gpu_first_run import PEAK_BF16, _bpe_file, sizes     # same sizes and tokenizer as the first-run script
+from gpu_first_run import _bpe_file, sizes     # same sizes and tokenizer as the first-run script
 
 
 def one_run(S, dev, fused, batch, d, warm, timed, prof_steps, model_kw=None):
@@ -69,7 +69,8 @@ def main():
     warm, timed, prof_steps = (2, 3, 1) if a.dry_run else (30, 40, 3)
     Path(a.out).mkdir(parents=True, exist_ok=True)
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'CPU (dry run)'
-    peak = next((f for k, f in PEAK_BF16 if k in name), None)
+    from sedd_nb.track import peak_flops
+    peak = peak_flops(dev)                                   # sedd_nb.track's table of dense bf16 peaks
     lines = [f"# Training step profile: {name}, torch {torch.__version__}", '',
              f"gpt2_small network (`model={S['model']}`, model_kw {a.model_kw}), seq_len {S['L']}, compile and bf16 autocast on the GPU; "
              f"ms per step over {timed} steps after {warm} warm-up steps. MFU = sedd_nb.model.flops_per_token (attention, "

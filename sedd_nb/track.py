@@ -20,7 +20,7 @@ __all__ = ['PEAK_BF16', 'SINKS', 'peak_flops', 'record_values', 'TensorBoardLog'
 
 # %% ../nbs/10a_track.ipynb #d1ecc794
 PEAK_BF16 = (('H200', 989e12), ('H100 PCIe', 756e12), ('H100', 989e12), ('GH200', 989e12), ('A100', 312e12),
-             ('L40S', 362e12), ('A10G', 70e12), ('4090', 165e12))   # dense bf16 FLOP/s by device name, first match
+             ('L40S', 362e12), ('L4', 121e12), ('A10G', 70e12), ('4090', 165e12))   # dense bf16 FLOP/s by device name, first match
 
 def peak_flops(device) -> float | None:
     "The dense bf16 peak of a CUDA `device` from its name, or None (CPU, or a GPU not in `PEAK_BF16`)."
