@@ -229,7 +229,7 @@ class DiTBlock(nn.Module):
 
 # %% ../nbs/08_model.ipynb #e87d4cb8
 class FinalLayer(nn.Module):
-    "Modulated LayerNorm then a zero-initialised linear map to the vocabulary: (B, L, d) -> (B, L, vocab_size)."
+    "Modulated LayerNorm then a zero-initialised linear map to the vocabulary: (B, L, d) -> (B, L, width >= vocab_size)."
     def __init__(self, d_model: int, cond_dim: int, vocab_size: int, arch: str = 'nb', width: int | None = None):
         super().__init__()
         self.norm = make_norm(d_model, arch)
@@ -243,7 +243,7 @@ class FinalLayer(nn.Module):
 
     def forward(self, x, c):
         shift, scale = self.ada(c).chunk(2, dim=-1)                        # (B, d) each
-        return self.head(modulate(self.norm(x), shift, scale))[..., :self.vocab_size]
+        return self.head(modulate(self.norm(x), shift, scale))             # (B, L, width): output() drops the padding
 
 def _drop_padding(layer, state, prefix, meta):
     "state_dict: the head's rows past vocab_size are not part of the model (always zero)."
@@ -351,7 +351,7 @@ class SEDDModel(nn.Module):
 # %% ../nbs/08_model.ipynb #21741ff8
 @patch
 def trunk(self: SEDDModel, xt, sigma, mask=None, pos=None, kv=None, first=None) -> torch.Tensor | None:
-    "The network before its output convention (checked inputs): (B, L, vocab_size) float32 (float64 for a float64 model)."
+    "The network before its output convention (checked inputs): (B, L, out_width) float32 (float64 for a float64 model)."
     # chapter 15's block models: `pos` the tokens' positions (default 0..L-1), `kv` one cache dict per layer,
     # `first` how many leading positions get an output (0: none, only the cache is filled)
     B, L = xt.shape
@@ -362,7 +362,7 @@ def trunk(self: SEDDModel, xt, sigma, mask=None, pos=None, kv=None, first=None) 
     cos, sin = self.rotary(L if pos is None else pos, xt.device, wide)   # (L, head_dim/2) each
     for i, blk in enumerate(self.blocks): x = blk(x, c, cos, sin, mask, None if kv is None else kv[i])
     if first == 0: return None
-    out = self.final(x if first is None else x[:, :first], c)              # (B, L, vocab_size)
+    out = self.final(x if first is None else x[:, :first], c)              # (B, L, out_width)
     with torch.autocast(device_type=xt.device.type, enabled=False):
         return out.to(torch.promote_types(out.dtype, torch.float32))    # float32 (float64 for a float64 model)
 
@@ -382,15 +382,16 @@ def rotary(self: SEDDModel, pos, device, dtype=torch.float32):
 @patch
 def output(self: SEDDModel, out, xt, sigma) -> torch.Tensor:
     "The output convention on the trunk's `out`: causal logits as they are; log-scores with the sigma factor, 0 at xt."
+    V = self.cfg.vocab_size          # `out` may have padding columns past V (`vocab_multiple`): dropped last, as a view
     with torch.autocast(device_type=xt.device.type, enabled=False):
-        if self.cfg.causal: return out                                     # raw next-token logits
+        if self.cfg.causal: return out[..., :V]                            # raw next-token logits
         if self.cfg.output == 'subs':    # log p(y | context) over the data tokens, then the exact sigma factor
-            data = out[..., :-1].log_softmax(-1) - log_expm1(sigma.to(out.dtype))[:, None, None]
-            out = torch.cat([data, torch.zeros_like(out[..., -1:])], -1)
+            data = out[..., :V - 1].log_softmax(-1) - log_expm1(sigma.to(out.dtype))[:, None, None]
+            out = torch.cat([data, torch.zeros_like(out[..., :1])], -1)
         elif self.cfg.absorb:
-            shift = absorbing_shift(sigma.to(out.dtype), self.cfg.vocab_size)          # (B,)
+            shift = absorbing_shift(sigma.to(out.dtype), V)                # (B,)
             out = out - shift[:, None, None]
-        return out.scatter(-1, xt.long()[..., None], 0.0)                 # log score of xt itself := 0
+        return out.scatter(-1, xt.long()[..., None], 0.0)[..., :V]        # log score of xt itself := 0
 
 # %% ../nbs/08_model.ipynb #55291738
 def unwrapped(model: nn.Module) -> nn.Module:
