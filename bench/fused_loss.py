@@ -7,7 +7,9 @@ Rows (all measured in this process, on the same inputs):
   eager          graph.score_entropy (the package's PyTorch reference)
   eager dense    sedd_nb.kernels.score_entropy_eager (the formula term by term, one (N, dim) tensor per symbol)
   compiled       torch.compile(graph.score_entropy)
-  fused          sedd_nb.kernels.fused_score_entropy (Triton forward + backward)
+  fused          sedd_nb.kernels.fused_score_entropy (Triton forward + backward), rows at the stride dim
+  fused padded   the same on rows padded to a multiple of 64 in memory, as chapter 8's model returns them
+                 (`vocab_multiple`): the kernels load and store 16 bytes at a time; `fused` is its switch-off
   eager proj     hidden @ weight + bias -> log_score_from_logits -> graph.score_entropy
   fused proj     sedd_nb.fused_linear.fused_linear_score_entropy (chunked projection + Triton loss)
 Time and memory are ratios to `eager` (loss rows) or to `eager proj` (projection rows). Peak extra memory is
@@ -55,7 +57,8 @@ def peak_bandwidth(name: str, override_tbps: float | None) -> float | None:
 
 def min_bytes(key, N, dim, elem, D=768, elem_proj=2, masked=None):
     "Bytes a row's design must move for one forward + backward (see the module docstring)."
-    if key == 'fused' and masked is not None: return (2 * masked + 1) * N * dim * elem   # absorbing kernels
+    if key.startswith('fused') and 'proj' not in key and masked is not None:
+        return (2 * masked + 1) * N * dim * elem                                           # absorbing kernels
     if 'proj' not in key: return 3 * N * dim * elem
     operands = 3 * (N * D + D * dim) * elem_proj
     return (6 if key == 'fused proj' else 5) * N * dim * elem_proj + operands
@@ -63,10 +66,16 @@ def min_bytes(key, N, dim, elem, D=768, elem_proj=2, masked=None):
 
 def fused_peak_bytes(key, N, dim, elem, D=768, elem_proj=2):
     "Peak extra memory of the fused rows by construction: what they allocate beyond their inputs."
-    if key == 'fused': return N * dim * elem + N * (9 * 4 + 4)          # the gradient, coefficients and loss
+    if 'proj' not in key: return N * dim * elem + N * (9 * 4 + 4)      # the gradient, coefficients and loss
     chunk = max(1, 2 ** 26 // dim)                                         # fused_linear_score_entropy's default
     return 2 * min(chunk, N) * dim * elem_proj + (N * D + D * dim) * 4 + N * (9 * 4 + 4)  # a chunk's logits and
                                                                            # gradient, float32 grad accumulators
+
+
+def padded_rows(x: torch.Tensor, multiple: int = 64) -> torch.Tensor:
+    "A copy of rows `x` (N, dim) whose rows start every `multiple` elements in memory (a view of wider rows)."
+    width = -(-x.shape[1] // multiple) * multiple
+    return x.new_zeros(x.shape[0], width)[:, :x.shape[1]].copy_(x)
 
 
 def make_inputs(graph, N, dtype, device, D=768, seed=0):
@@ -127,6 +136,7 @@ def run_gpu(args):
                 'eager dense': (lambda x: score_entropy_eager(x, sigma, xt, x0, graph), [ls]),
                 'compiled': (lambda x: compiled(x, sigma, xt, x0), [ls]),
                 'fused': (lambda x: fused_score_entropy(x, sigma, xt, x0, graph), [ls]),
+                'fused padded': (lambda x: fused_score_entropy(x, sigma, xt, x0, graph), [padded_rows(ls)]),
                 'eager proj': (lambda h_, W_, b_: graph.score_entropy(
                     log_score_from_logits(torch.addmm(b_, h_, W_), sigma, xt, graph), sigma, xt, x0), [h, W, b]),
                 'fused proj': (lambda h_, W_, b_: fused_linear_score_entropy(h_, W_, b_, sigma, xt, x0, graph), [h, W, b]),
@@ -173,6 +183,10 @@ def run_cpu(args):
             out = fused_score_entropy(x, sigma, xt, x0, graph, force_triton=True)
             (gx,) = torch.autograd.grad(out.sum(), x)
             worst[f'{graph!r} fused loss'] = rel(out, ref), rel(gx, gref)
+            xp = padded_rows(ls).requires_grad_(True)
+            outp = fused_score_entropy(xp, sigma, xt, x0, graph, force_triton=True)
+            (gp,) = torch.autograd.grad(outp.sum(), xp)
+            worst[f'{graph!r} fused loss, padded rows'] = rel(outp, ref), rel(gp, gref)
         ins = [t.double().requires_grad_(True) for t in (h, W, b)]
         ref_p = graph.score_entropy(log_score_from_logits(torch.addmm(ins[2], ins[0], ins[1]), sigma, xt, graph),
                                     sigma, xt, x0)

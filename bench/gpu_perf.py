@@ -22,7 +22,8 @@ Sections of DIR/report.md (and DIR/report.json):
                no host reads  off: float(loss), float(gnorm), int(x0.min()), int(x0.max()) every step, as before
                fused loss     off: the PyTorch score entropy
   kernel     bench/fused_loss.py's absorbing table at N = 16384, dim = 50,258, float32 and bfloat16 (time against
-             eager and torch.compile, fraction of the bandwidth floor)
+             eager and torch.compile, fraction of the bandwidth floor); its `fused padded` row against `fused` is
+             the padded rows' switch-off (the model's log-scores in rows of 50,304: 16-byte loads and stores)
 """
 import argparse, contextlib, copy, importlib, json, os, statistics, subprocess, sys, time, types
 

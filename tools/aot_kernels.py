@@ -1,9 +1,12 @@
 """Compile every Triton kernel of `sedd_nb.kernels` ahead of time for real GPUs, on a machine without one.
 
     python tools/aot_kernels.py [--arch 80 90] [--jobs N]
+    python tools/aot_kernels.py --sass        # instructions per element of each kernel's main loop
 
 Triton's compiler and the `ptxas` inside the triton wheel need no GPU, so each kernel is compiled to a cubin for
-every input dtype the dispatcher accepts and every (BLOCK, num_warps) it launches with, for each architecture.
+every input dtype the dispatcher accepts and every (BLOCK, num_warps) it launches with, for each architecture, and
+with the two sets of alignment facts a real launch can give Triton: 16-byte aligned pointers with rows at any
+stride, or rows padded to a multiple of 16 elements (a model with `vocab_multiple`), which allows 16-byte accesses.
 `cuobjdump --dump-resource-usage` (also in the wheel) then gives registers, shared memory and local memory per
 kernel. Exit status 1 on a compile error or a register spill (STACK or LOCAL > 0: current ptxas puts spilled
 registers in the stack frame), with the table printed either way.
@@ -25,10 +28,9 @@ def signatures(dtype):
     bwd = {'x_ptr': f'*{t}', 'x_stride': 'i32', 'coef_ptr': '*fp32', 'xt_ptr': '*i64', 'x0_ptr': '*i64',
            'gout_ptr': '*fp32', 'grad_ptr': f'*{t}', 'grad_stride': 'i32', 'dim': 'i32', 'BLOCK': 'constexpr'}
     afwd = {'x_ptr': f'*{t}', 'x_stride': 'i32', 'sig_ptr': '*fp64', 'xt_ptr': '*i64', 'x0_ptr': '*i64',
-            'loss_ptr': '*fp32', 'n_data': 'i32', 'BLOCK': 'constexpr'}
+            'loss_ptr': '*fp32', 'dim': 'i32', 'BLOCK': 'constexpr'}
     abwd = {'x_ptr': f'*{t}', 'x_stride': 'i32', 'sig_ptr': '*fp64', 'xt_ptr': '*i64', 'x0_ptr': '*i64',
-            'gout_ptr': '*fp32', 'grad_ptr': f'*{t}', 'grad_stride': 'i32', 'n_data': 'i32', 'dim': 'i32',
-            'BLOCK': 'constexpr'}
+            'gout_ptr': '*fp32', 'grad_ptr': f'*{t}', 'grad_stride': 'i32', 'dim': 'i32', 'BLOCK': 'constexpr'}
     return {'_dse_fwd_kernel': fwd, '_dse_bwd_kernel': bwd, '_absorb_fwd_kernel': afwd, '_absorb_bwd_kernel': abwd}
 
 
@@ -38,12 +40,12 @@ def launch_configs():
     return sorted({_launch_config(d) for d in [2 ** k for k in range(0, 17)]})
 
 
-def cuobjdump(fn, signature, constexprs, warps, arch, flag):
+def cuobjdump(fn, signature, constexprs, warps, arch, flag, attrs=None):
     "Compile a @triton.jit `fn` for sm_`arch` and return what `cuobjdump FLAG` prints of its cubin."
     import tempfile, triton
     from triton.compiler import ASTSource
     from triton.backends.compiler import GPUTarget
-    k = triton.compile(ASTSource(fn=fn, signature=signature, constexprs=constexprs),
+    k = triton.compile(ASTSource(fn=fn, signature=signature, constexprs=constexprs, attrs=attrs),
                        target=GPUTarget('cuda', arch, 32), options={'num_warps': warps})
     tool = Path(triton.__file__).parent/'backends'/'nvidia'/'bin'/'cuobjdump'
     with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
@@ -51,36 +53,50 @@ def cuobjdump(fn, signature, constexprs, warps, arch, flag):
         return subprocess.run([str(tool), flag, f.name], capture_output=True, text=True, check=True).stdout
 
 
-def resource_usage(fn, signature, constexprs, warps, arch):
+def resource_usage(fn, signature, constexprs, warps, arch, attrs=None):
     "Compile a @triton.jit `fn` for sm_`arch`; its REG/STACK/SHARED/LOCAL from cuobjdump, or {'error': ...}."
-    try: out = cuobjdump(fn, signature, constexprs, warps, arch, '--dump-resource-usage')
+    try: out = cuobjdump(fn, signature, constexprs, warps, arch, '--dump-resource-usage', attrs)
     except Exception as e:                                   # a compile error is a result to report, not a crash
         return {'error': f'{type(e).__name__}: {str(e)[:300]}'}
     return {k: int(v) for k, v in re.findall(r'\b(REG|STACK|SHARED|LOCAL):(\d+)', out)}
 
 
+BRANCH = re.compile(r'/\*([0-9a-f]{4,})\*/\s+(@!?U?P\w+\s+)?BRA\s+(?:!?U?P\w+,\s*)?0x([0-9a-f]+)')
+
+
 def loops(sass: str) -> list:
-    "Instruction counts of the loops in SASS text: each backward branch, from its target to itself."
+    "The loops in SASS text, as (instructions, instructions outside the blocks a conditional branch in it skips)."
+    branches = [(int(a, 16), int(t, 16), bool(p)) for a, p, t in BRANCH.findall(sass)]
     found = []
-    for addr, target in re.findall(r'/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?BRA\s+(?:!?U?P\w+,\s*)?0x([0-9a-f]+)', sass):
-        a, t = int(addr, 16), int(target, 16)
-        if t < a: found.append((a - t) // 16 + 1)                # 16 bytes an instruction; self-loops (t == a) are traps
+    for a, t, _ in branches:
+        if t >= a: continue                                    # forward branch, or a trap (a self-loop)
+        skipped = sum((u - b) // 16 - 1 for b, u, cond in branches if cond and t <= b < u <= a)
+        found.append(((a - t) // 16 + 1, (a - t) // 16 + 1 - skipped))   # 16 bytes an instruction
     return found
 
 
-def instructions_per_element(name, dtype, block=4096, warps=8, arch=90):
-    "Instructions of the kernel's longest loop per element it handles (BLOCK / (32 warps) elements a thread per pass)."
+def launch_attrs(signature: dict, padded: bool) -> dict:
+    "The alignment facts a real launch gives Triton: pointers 16-byte aligned; row strides divisible by 16 if `padded`."
+    return {(i,): [['tt.divisibility', 16]] for i, (n, t) in enumerate(signature.items())
+            if t.startswith('*') or (padded and n.endswith('_stride'))}
+
+
+def instructions_per_element(name, dtype, padded=True, block=4096, warps=8, arch=90):
+    "The kernel's longest loop: (instructions, per element, per element off the skipped blocks, 16-byte loads?)."
     from sedd_nb import kernels
-    sass = cuobjdump(getattr(kernels, name), signatures(dtype)[name], {'BLOCK': block}, warps, arch, '-sass')
-    n = max(loops(sass))
-    return n, n / (block / (32 * warps))
+    sig = signatures(dtype)[name]
+    sass = cuobjdump(getattr(kernels, name), sig, {'BLOCK': block}, warps, arch, '-sass', launch_attrs(sig, padded))
+    n, common = max(loops(sass))
+    per_thread = block / (32 * warps)                            # elements a thread handles per pass
+    return n, n / per_thread, common / per_thread, 'LDG.E.128' in sass
 
 
 def compile_one(case):
-    "One (kernel, dtype, BLOCK, warps, arch) of `sedd_nb.kernels`, with its resource usage."
-    name, dtype, block, warps, arch = case
+    "One (kernel, dtype, BLOCK, warps, arch, padded rows?) of `sedd_nb.kernels`, with its resource usage."
+    name, dtype, block, warps, arch, padded = case
     from sedd_nb import kernels
-    return case, resource_usage(getattr(kernels, name), signatures(dtype)[name], {'BLOCK': block}, warps, arch)
+    sig = signatures(dtype)[name]
+    return case, resource_usage(getattr(kernels, name), sig, {'BLOCK': block}, warps, arch, launch_attrs(sig, padded))
 
 
 def main(argv=None):
@@ -94,24 +110,30 @@ def main(argv=None):
     try: import triton  # noqa: F401
     except ImportError: sys.exit('aot_kernels: triton is not installed (it ships for Linux)')
     if a.sass:
-        print(f"{'kernel':19s} {'dtype':9s} loop instructions, per element (BLOCK 4096, 8 warps, sm_{a.arch[-1]})")
+        print(f"main loop of each kernel (BLOCK 4096, 8 warps, sm_{a.arch[-1]}): instructions, per element, per element "
+              f"where a conditional branch skips a block, 16-byte loads; rows at any stride / padded to 16 elements")
+        print(f"{'kernel':19s} {'dtype':9s} {'stride':7s} {'loop':>5s} {'/elem':>6s} {'skip':>6s} wide")
         for n in KERNELS:
             for d in ('float32', 'bfloat16'):
-                k, per = instructions_per_element(n, d, arch=a.arch[-1])
-                print(f"{n:19s} {d:9s} {k:5d} {per:6.1f}")
+                for padded in (False, True):
+                    k, per, common, wide = instructions_per_element(n, d, padded, arch=a.arch[-1])
+                    print(f"{n:19s} {d:9s} {'padded' if padded else 'any':7s} {k:5d} {per:6.1f} {common:6.1f} "
+                          f"{'yes' if wide else 'no'}")
         return 0
-    cases = [(n, d, b, w, arch) for arch in a.arch for n in KERNELS for d in DTYPES for b, w in launch_configs()]
+    cases = [(n, d, b, w, arch, padded) for arch in a.arch for n in KERNELS for d in DTYPES for b, w in launch_configs()
+             for padded in (False, True)]
     with ProcessPoolExecutor(max_workers=max(1, a.jobs)) as ex:
         results = list(ex.map(compile_one, cases))
     bad = 0
-    print(f"{'kernel':19s} {'dtype':9s} {'BLOCK':>5s} {'warps':>5s} {'sm':>3s} {'REG':>4s} {'SHARED':>6s} "
+    print(f"{'kernel':19s} {'dtype':9s} {'BLOCK':>5s} {'warps':>5s} {'sm':>3s} {'rows':6s} {'REG':>4s} {'SHARED':>6s} "
           f"{'STACK':>5s} {'LOCAL':>5s}")
-    for (n, d, b, w, arch), r in results:
+    for (n, d, b, w, arch, padded), r in results:
+        rows = 'padded' if padded else 'any'
         if 'error' in r:
-            bad += 1; print(f"{n:19s} {d:9s} {b:5d} {w:5d} {arch:3d}  COMPILE ERROR {r['error']}"); continue
+            bad += 1; print(f"{n:19s} {d:9s} {b:5d} {w:5d} {arch:3d} {rows:6s}  COMPILE ERROR {r['error']}"); continue
         spill = r.get('LOCAL', 0) > 0 or r.get('STACK', 0) > 0     # ptxas reports spills as stack frame
         bad += spill
-        print(f"{n:19s} {d:9s} {b:5d} {w:5d} {arch:3d} {r.get('REG', -1):4d} {r.get('SHARED', -1):6d} "
+        print(f"{n:19s} {d:9s} {b:5d} {w:5d} {arch:3d} {rows:6s} {r.get('REG', -1):4d} {r.get('SHARED', -1):6d} "
               f"{r.get('STACK', -1):5d} {r.get('LOCAL', -1):5d}{'  SPILLS' if spill else ''}")
     print(f"aot: {len(results) - bad} of {len(results)} kernel builds compiled without spills "
           f"(sm_{', sm_'.join(map(str, a.arch))})")
