@@ -46,7 +46,7 @@ def cuobjdump(fn, signature, constexprs, warps, arch, flag, attrs=None):
     from triton.compiler import ASTSource
     from triton.backends.compiler import GPUTarget
     k = triton.compile(ASTSource(fn=fn, signature=signature, constexprs=constexprs, attrs=attrs),
-                       target=GPUTarget('cuda', arch, 32), options={'num_warps': warps})
+                       target=GPUTarget('cuda', arch, 32), options={'num_warps': warps, 'enable_fp_fusion': True})
     tool = Path(triton.__file__).parent/'backends'/'nvidia'/'bin'/'cuobjdump'
     with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
         f.write(k.asm['cubin']); f.flush()
