@@ -6,17 +6,13 @@ Docs: https://sedd-nb.github.io/sedd_nb/animate.html.md"""
 
 # %% ../nbs/06b_animate.ipynb #636e3fc4
 from __future__ import annotations
-import contextlib, hashlib, html
+import hashlib, html
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from .blocks import BlockCache, sample_blocks
 from .data import decode_ids
-from .generate import score_call
-from .model import block_size_of, unwrapped
-from .sampling import sample
-from .generate import sample_seed, sample_texts
+from .model import block_size_of
+from .generate import Watched, WatchedBlocks, generate, sample_seed, sample_texts
 
 # %% auto #0
 __all__ = ['MASK_GLYPH', 'COLORS', 'Frame', 'frames_of', 'Recorder', 'BlockRecorder', 'animation', 'frames_html',
@@ -46,31 +42,26 @@ def frames_of(traj, tokenizer, row: int = 0, glyph: str = MASK_GLYPH) -> list:
     return out
 
 # %% ../nbs/06b_animate.ipynb #d37cd04e
-class Recorder:
+def _kept(seen: list, watch=None):
+    "A watch that appends each sequence it is shown to `seen`, then shows it to `watch` (if any)."
+    def keep(x):
+        seen.append(x)
+        if watch: watch(x)
+    return keep
+
+class Recorder(Watched):
     "A score function that keeps every `xt` it is called with: any sampler's path, replayed as `traj(final)`; `watch(xt)` sees each as it comes."
-    def __init__(self, score_fn, watch=None): self.score_fn, self.seen, self.watch = score_fn, [], watch
-    def __call__(self, xt, sigma):
-        self.seen.append(xt.detach().clone())
-        if self.watch: self.watch(self.seen[-1])
-        return self.score_fn(xt, sigma)
+    def __init__(self, score_fn, watch=None):
+        self.seen = []
+        super().__init__(score_fn, _kept(self.seen, watch))
     def traj(self, final) -> list: return self.seen + [final]
 
 # %% ../nbs/06b_animate.ipynb #14ec2951
-class BlockRecorder:
+class BlockRecorder(WatchedBlocks):
     "A block scorer (`BlockCache`) that keeps every call as a whole-sequence frame: finished blocks, the block being drawn, masks after."
     def __init__(self, scorer, length: int, mask: int, watch=None):
-        self.scorer, self.model, self.length, self.mask, self.done, self.seen = scorer, scorer.model, length, mask, None, []
-        self.watch = watch
-    def restart(self, x): self.scorer.restart(x)
-    def add(self, block):
-        self.done = block.clone() if self.done is None else torch.cat([self.done, block], 1)
-        self.scorer.add(block)
-    def score(self, prefix, xt, sigma):
-        parts = [xt] if self.done is None else [self.done, xt]
-        rest = torch.full((len(xt), self.length - sum(p.shape[1] for p in parts)), self.mask, dtype=xt.dtype, device=xt.device)
-        self.seen.append(torch.cat(parts + [rest], 1))
-        if self.watch: self.watch(self.seen[-1])
-        return self.scorer.score(prefix, xt, sigma)
+        self.seen = []
+        super().__init__(scorer, length, mask, _kept(self.seen, watch))
     def traj(self, final) -> list: return self.seen + [final]
 
 # %% ../nbs/06b_animate.ipynb #e5ac7b37
@@ -166,22 +157,11 @@ def save_animation(frames, path, **kw) -> Path:
     return path
 
 # %% ../nbs/06b_animate.ipynb #b8079f69
-def record_sample(model, graph, noise, n, length, steps, prompt=None, seed=0, device='cpu', amp_ctx=None,
-                  predictor='analytic', window=None, watch=None, **kw):
+def record_sample(model, graph, noise, n, length, steps, prompt=None, seed=0, watch=None, **kw):
     "(samples (n, length), trajectory) drawn exactly as `sample_texts` draws them with the same arguments and seed; `watch(xt)` sees each step live."
-    g = torch.Generator(device=device).manual_seed(seed)
-    was_training = model.training; model.eval()
-    with (amp_ctx or contextlib.nullcontext()):
-        if (b := block_size_of(model)) is not None:                 # block models: their scorer, recorded
-            rec = BlockRecorder(BlockCache(unwrapped(model)), length, graph.mask, watch)
-            x = sample_blocks(rec, graph, noise, n, length, steps, predictor=predictor, prompt=prompt, block_size=b,
-                              context=None if window is None else max(window - b, 0), device=device, generator=g, **kw)
-        else:
-            rec = Recorder(score_call(model), watch)
-            x = sample(rec, graph, noise, (n, length), steps, prompt=prompt, device=device, generator=g,
-                       predictor=predictor, **kw)
-    model.train(was_training)
-    return x, rec.traj(x)
+    seen = []
+    x = generate(model, graph, noise, n, length, steps, prompt=prompt, seed=seed, watch=_kept(seen, watch), **kw)
+    return x, seen + [x]
 
 # %% ../nbs/06b_animate.ipynb #c0914246
 def sample_animation(path, model, graph, noise, tokenizer, n, length, steps, objective='sedd', prompt=None, seed=0,

@@ -71,11 +71,7 @@ def fields_help() -> str:
         lines.append(f"  {f.name}={d!r:<14} {comments.get(f.name, '')}".rstrip())
     return 'key=value fields (defaults of the plain config; a preset sets some of them):\n' + '\n'.join(lines)
 
-# %% ../nbs/14_cli.ipynb #f1b2a797
-COMMANDS = ('train', 'sample', 'export', 'eval', 'demo')
-_EXPECTED = (ValueError, TypeError, KeyError, FileNotFoundError, FileExistsError, ConnectionError, PermissionError,
-             RuntimeError, OSError)
-
+# %% ../nbs/14_cli.ipynb #f137ae6f
 def _positive_int(text):
     v = int(text)
     if v < 1: raise argparse.ArgumentTypeError(f"must be a positive integer, got {v}")
@@ -87,17 +83,33 @@ def _seed(text):
     if not 0 <= v < 2**63: raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63), got {v}")
     return v
 
+# %% ../nbs/14_cli.ipynb #8e0f1893
+COMMANDS = ('train', 'sample', 'export', 'eval', 'demo')
+
 def _parser() -> argparse.ArgumentParser:
+    "The `sedd_nb` command: `--version`, and each of COMMANDS with the arguments its `_*_args` function adds."
     ap = argparse.ArgumentParser(prog='sedd_nb', description='Train SEDD models, sample from them, export and evaluate them.')
     ap.add_argument('--version', action='version', version=f'sedd_nb {__version__}')
-    sub = ap.add_subparsers(dest='cmd', metavar='{train,sample,export,eval,demo}')
+    sub = ap.add_subparsers(dest='cmd', metavar='{' + ','.join(COMMANDS) + '}')
+    for add in (_train_args, _sample_args, _export_args, _eval_args, _demo_args): add(sub)
+    return ap
+
+# %% ../nbs/14_cli.ipynb #72a91153
+def _train_args(sub):
+    "`train`: a preset, then TrainConfig overrides; the help lists every field."
     tp = sub.add_parser('train', help='train a run, or resume the one in out_dir', epilog=fields_help(),
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     tp.add_argument('--preset', default='char', choices=PRESETS, help='starting configuration (default: char)')
     tp.add_argument('overrides', nargs='*', metavar='key=value', help='TrainConfig fields to override (listed below)')
-    src_help = "run directory, ckpt_*.pt, Hub-layout folder or Hub id (e.g. louaaron/sedd-small)"
+    return tp
+
+# %% ../nbs/14_cli.ipynb #0e284e30
+_SRC_HELP = "run directory, ckpt_*.pt, Hub-layout folder or Hub id (e.g. louaaron/sedd-small)"
+
+def _sample_args(sub):
+    "`sample`: a source, what to draw, the sampler's controls (`_sampler_args`), seeds, device, weights, animation."
     sp = sub.add_parser('sample', help='sample or infill from a run or a pretrained model')
-    sp.add_argument('--ckpt', required=True, help=src_help)
+    sp.add_argument('--ckpt', required=True, help=_SRC_HELP)
     sp.add_argument('--steps', type=_positive_int, default=128, help='sampler steps (default: 128)')
     sp.add_argument('--prompt', default='', help='text placed at the start')
     sp.add_argument('--suffix', default='', help='text placed at the end (infilling in between); it must fit the '
@@ -106,6 +118,22 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument('--length', type=_positive_int, default=None,
                     help="tokens per sample (default: the run's seq_len); longer text is written in windows of seq_len "
                          "tokens, each continuing the last half of the one before")
+    _sampler_args(sp)
+    sp.add_argument('--tokenizer', default=None, help="tokenizer file or folder (pretrained models without one)")
+    sp.add_argument('--seed', type=_seed, default=0, help="random seed of the sampler (default: 0); it fixes the --n "
+                    "samples together, so the same seed with another --n gives other samples (see --per-sample-seed)")
+    sp.add_argument('--per-sample-seed', action='store_true',
+                    help="sample i depends only on (--seed, i): the first samples are the same whatever --n; each "
+                         "sample is then drawn alone, which is slower than one batch")
+    sp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...")
+    sp.add_argument('--raw', action='store_true', help='use the raw weights instead of the EMA')
+    sp.add_argument('--animate', default=None, metavar='OUT.gif|OUT.html',
+                    help="also write the first sample being denoised, step by step, as a GIF or an HTML page")
+    return sp
+
+# %% ../nbs/14_cli.ipynb #814611c5
+def _sampler_args(sp):
+    "The opt-in controls of `sample`: filtering, temperature, unmasking order and the predictor."
     sp.add_argument('--top-p', type=float, default=None,
                     help="opt-in nucleus filtering in (0, 1]: keep the likeliest tokens holding this much probability "
                          "(more fluent, less diverse; no longer the model's distribution)")
@@ -121,23 +149,22 @@ def _parser() -> argparse.ArgumentParser:
                     help="'analytic' (default), 'euler', 'tau_leaping': --steps steps of the reverse process; "
                          "'first_hitting' (absorbing models): the exact reverse chain, one position per network call, "
                          "or several when --steps is smaller than the length (--steps network calls)")
-    sp.add_argument('--tokenizer', default=None, help="tokenizer file or folder (pretrained models without one)")
-    sp.add_argument('--seed', type=_seed, default=0, help="random seed of the sampler (default: 0); it fixes the --n "
-                    "samples together, so the same seed with another --n gives other samples (see --per-sample-seed)")
-    sp.add_argument('--per-sample-seed', action='store_true',
-                    help="sample i depends only on (--seed, i): the first samples are the same whatever --n; each "
-                         "sample is then drawn alone, which is slower than one batch")
-    sp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...")
-    sp.add_argument('--raw', action='store_true', help='use the raw weights instead of the EMA')
-    sp.add_argument('--animate', default=None, metavar='OUT.gif|OUT.html',
-                    help="also write the first sample being denoised, step by step, as a GIF or an HTML page")
+    return sp
+
+# %% ../nbs/14_cli.ipynb #82f29efa
+def _export_args(sub):
+    "`export`: a run, the folder to write, which weights."
     ep = sub.add_parser('export', help='write a run as a Hub folder (config.json, model.safetensors, tokenizer.json, README.md)')
     ep.add_argument('--ckpt', required=True, help='run directory or ckpt_*.pt')
     ep.add_argument('--out', required=True, help='folder to write (push it with huggingface_hub.upload_folder)')
     ep.add_argument('--raw', action='store_true', help='export the raw weights instead of the EMA')
     ep.add_argument('--overwrite', action='store_true', help='replace an existing, non-empty --out')
+    return ep
+
+def _eval_args(sub):
+    "`eval`: a source, a dataset, the ELBO's nodes and draws, batching, tokenizer, seed, device."
     vp = sub.add_parser('eval', help="zero-shot perplexity bound (ELBO) on the paper's test sets or a local file")
-    vp.add_argument('--ckpt', required=True, help=src_help)
+    vp.add_argument('--ckpt', required=True, help=_SRC_HELP)
     vp.add_argument('--dataset', required=True, help='wikitext2, wikitext103, ptb, lambada, lm1b, or a local .txt/.jsonl path')
     vp.add_argument('--n-t', type=_positive_int, default=32, help='Gauss-Legendre nodes of the time integral (default: 32)')
     vp.add_argument('--mc', type=_positive_int, default=4, help='noisy draws per node and block (default: 4)')
@@ -146,13 +173,18 @@ def _parser() -> argparse.ArgumentParser:
     vp.add_argument('--tokenizer', default=None, help='tokenizer file or folder (pretrained models without one)')
     vp.add_argument('--seed', type=_seed, default=0, help='random seed of the Monte-Carlo draws (default: 0)')
     vp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', ...")
+    return vp
+
+def _demo_args(sub):
+    "`demo`: a run, where to serve the page, the device."
     dp = sub.add_parser('demo', help="a local web page to sample and infill from a run, live (optional extra: pip install 'sedd_nb[demo]')")
     dp.add_argument('--ckpt', required=True, help='run directory, ckpt_*.pt or Hub-layout folder')
     dp.add_argument('--port', type=int, default=7860, help='port of the page (default: 7860)')
     dp.add_argument('--host', default='127.0.0.1', help='address to serve on (default: 127.0.0.1, this machine only)')
     dp.add_argument('--device', default='auto', help="'auto' (CUDA when available), 'cpu', 'cuda', ...")
-    return ap
+    return dp
 
+# %% ../nbs/14_cli.ipynb #2bb6f1fa
 def _stopped(a, argv) -> str:
     "The line a Ctrl-C ends a command with: for `train`, where the run stands and the command that resumes it."
     if a.cmd != 'train': return f"sedd_nb {a.cmd}: stopped (Ctrl-C); nothing was written."
@@ -170,7 +202,7 @@ def _heldout_line(cfg: TrainConfig, bpt: float) -> str:
     how += f", {cfg.elbo_points} time points" if cfg.objective == 'sedd' else ''
     return f"held-out {what} {bpt:.2f} {unit} (the trainer's estimate: {how})"
 
-# %% ../nbs/14_cli.ipynb #c462bf0c
+# %% ../nbs/14_cli.ipynb #c4a60ca9
 def _cmd_train(a):
     cfg = TrainConfig.from_preset(a.preset, **parse_overrides(a.overrides))
     res = train(cfg)                  # a finished run is checked like any resume, then reported as complete
@@ -196,6 +228,7 @@ def _cmd_sample(a):
     if a.animate: print(f"the first sample, step by step: {a.animate}", file=sys.stderr)
     return texts
 
+# %% ../nbs/14_cli.ipynb #b0a60c4d
 def _cmd_export(a):
     out = export_run(a.ckpt, a.out, ema=not a.raw, overwrite=a.overwrite)
     print(f"exported {a.ckpt} to {out}: " + ', '.join(sorted(p.name for p in Path(out).iterdir())))
@@ -218,6 +251,10 @@ def _cmd_demo(a):
     print(f"sedd_nb demo: serving {a.ckpt} on http://{a.host}:{a.port} (Ctrl-C stops it)", file=sys.stderr)
     try: return serve_demo(a.ckpt, port=a.port, host=a.host, device=resolve_device(a.device))
     except ImportError as e: raise RuntimeError(str(e)) from None     # the missing extra: one line, no traceback
+
+# %% ../nbs/14_cli.ipynb #6181eb71
+_EXPECTED = (ValueError, TypeError, KeyError, FileNotFoundError, FileExistsError, ConnectionError, PermissionError,
+             RuntimeError, OSError)
 
 def run_cli(argv=None):
     "Parse `argv` like the `sedd_nb` command and run it; returns what the command produced."

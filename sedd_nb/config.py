@@ -173,7 +173,7 @@ def is_int(v) -> bool:
     "A Python or NumPy integer, not a bool."
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
-# %% ../nbs/09a_config.ipynb #950d4035
+# %% ../nbs/09a_config.ipynb #0ff58be8
 _COUNTS = ('seq_len', 'batch_size', 'grad_accum', 'steps', 'eval_batches', 'elbo_points', 'sample_steps', 'n_samples',
            'keep_last', 'log_every', 'max_bad_steps')
 _NON_NEGATIVE = ('warmup', 'eval_every', 'sample_every', 'ckpt_every', 'seed', 'overfit_batches')
@@ -181,6 +181,17 @@ _RANGES = (('lr', 0, 10), ('min_lr_frac', 0, 1), ('beta1', 0, 1), ('beta2', 0, 1
            ('grad_clip', 0, 1e9), ('ema', 0, 1), ('val_frac', 0, 0.5), ('block_t_min', 0, 1), ('block_t_max', 0, 1))
 _SET_BY_TRAINER = ('vocab_size', 'absorb', 'causal')     # ModelConfig fields the objective and graph decide
 
+def _validate(cfg):
+    "Check every field of `cfg`; a ValueError says what is wrong and how to fix it."
+    _plain_numbers(cfg)
+    _check_choices(cfg); _check_numbers(cfg); _check_switches(cfg); _check_names(cfg)
+    _check_model_kw(cfg); log_targets(cfg.log_to); _check_run(cfg); _check_network(cfg)
+
+def _need(cond, msg):
+    "Raise `TrainConfig: msg` unless `cond`."
+    if not cond: raise ValueError(f"TrainConfig: {msg}")
+
+# %% ../nbs/09a_config.ipynb #c07a8a3c
 def _plain_numbers(cfg):
     "NumPy integers and floats in numeric fields become Python ones, and paths strings (the config saves as plain data)."
     for name in ('out_dir', 'corpus', 'tokenizer', 'cache_dir'):
@@ -192,55 +203,45 @@ def _plain_numbers(cfg):
         v = getattr(cfg, name)
         if isinstance(v, numbers.Real) and not isinstance(v, bool) and type(v) not in (int, float): setattr(cfg, name, float(v))
 
-def _validate(cfg):
-    "Check every field of `cfg`; a ValueError says what is wrong and how to fix it."
-    def need(cond, msg):
-        if not cond: raise ValueError(f"TrainConfig: {msg}")
-    _plain_numbers(cfg)
-    for name, options in CHOICES.items():
-        v = getattr(cfg, name)
-        need(v in options, f"{name}={v!r} is not one of {options}.{suggest(v, options)}")
+def _check_numbers(cfg):
+    "Counts, non-negative integers and real numbers within their ranges; a warmup within the run."
     for names, lo in ((_COUNTS, 1), (_NON_NEGATIVE, 0)):
         for name in names:
             v = getattr(cfg, name)
-            need(is_int(v) and v >= lo, f"{name} must be an int >= {lo}, got {v!r}.")
-            need(v <= 2**53, f"{name}={v} is too large (at most 2**53).")
-    need(cfg.seed < 2**32, f"seed must be below 2**32 (NumPy's generator takes 32 bits), got {cfg.seed}.")
+            _need(is_int(v) and v >= lo, f"{name} must be an int >= {lo}, got {v!r}.")
+            _need(v <= 2**53, f"{name}={v} is too large (at most 2**53).")
+    _need(cfg.seed < 2**32, f"seed must be below 2**32 (NumPy's generator takes 32 bits), got {cfg.seed}.")
     for name, lo, hi in _RANGES:
         v = getattr(cfg, name)
-        need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi,
-             f"{name} must be a number in [{lo}, {hi}], got {v!r}.")
-    need(cfg.lr > 0, f"lr must be > 0, got {cfg.lr}.")
-    need(cfg.warmup <= cfg.steps, f"warmup={cfg.warmup} is longer than the run (steps={cfg.steps}): the learning rate would "
-         f"never reach lr={cfg.lr}. Use warmup <= steps (about 1-5% of steps is usual).")
-    need(cfg.ema < 1 and cfg.beta1 < 1 and cfg.beta2 < 1, "ema, beta1 and beta2 must be < 1 (1 would never update).")
-    need(0 < cfg.val_frac, f"val_frac must be > 0 (evaluation needs held-out data), got {cfg.val_frac}.")
+        _need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi,
+              f"{name} must be a number in [{lo}, {hi}], got {v!r}.")
+    _need(cfg.lr > 0, f"lr must be > 0, got {cfg.lr}.")
+    _need(cfg.warmup <= cfg.steps, f"warmup={cfg.warmup} is longer than the run (steps={cfg.steps}): the learning rate would "
+          f"never reach lr={cfg.lr}. Use warmup <= steps (about 1-5% of steps is usual).")
+    _need(cfg.ema < 1 and cfg.beta1 < 1 and cfg.beta2 < 1, "ema, beta1 and beta2 must be < 1 (1 would never update).")
+    _need(0 < cfg.val_frac, f"val_frac must be > 0 (evaluation needs held-out data), got {cfg.val_frac}.")
+
+# %% ../nbs/09a_config.ipynb #e681513b
+def _check_choices(cfg):
+    "Each of CHOICES one of its options."
+    for name, options in CHOICES.items():
+        v = getattr(cfg, name)
+        _need(v in options, f"{name}={v!r} is not one of {options}.{suggest(v, options)}")
+
+def _check_switches(cfg):
+    "The on/off fields are bools."
     for name in ('compile', 'amp', 'amp_cpu', 'fused_loss', 'progress'):
         v = getattr(cfg, name)
-        need(isinstance(v, bool), f"{name} must be True or False, got {v!r}.")
+        _need(isinstance(v, bool), f"{name} must be True or False, got {v!r}.")
+
+def _check_names(cfg):
+    "Paths and the device are non-empty strings; cache_dir a string or None."
     for name in ('out_dir', 'corpus', 'tokenizer', 'device'):
         v = getattr(cfg, name)
-        need(isinstance(v, str) and v != '', f"{name} must be a non-empty string, got {v!r}.")
-    need(cfg.cache_dir is None or isinstance(cfg.cache_dir, str), f"cache_dir must be a string or None, got {cfg.cache_dir!r}.")
-    _check_model_kw(cfg)
-    log_targets(cfg.log_to)
-    need(cfg.device == 'auto' or cfg.device.split(':')[0] in ('cpu', 'cuda', 'mps'),
-         f"device={cfg.device!r}; expected 'auto', 'cpu', 'cuda' or 'cuda:N'.")
-    need(cfg.batch_size % cfg.grad_accum == 0,
-         f"batch_size={cfg.batch_size} is not divisible by grad_accum={cfg.grad_accum}; the global batch is split "
-         f"into grad_accum equal micro-batches (per process). Pick batch_size = grad_accum * world_size * micro_batch.")
-    need(not (cfg.objective == 'ar' and cfg.fused_loss), "fused_loss=True applies to the 'sedd' objective only; "
-         "set fused_loss=False for objective='ar'.")
-    mc = model_config(cfg, vocab_size=8)        # builds the model config: catches bad model_kw early
-    need(cfg.block_t_min < cfg.block_t_max, f"block_t_min={cfg.block_t_min} must be below block_t_max={cfg.block_t_max}: "
-         f"they are the window of a block's training times (the full bound: 0 and 1).")
-    need(mc.block_size is not None or (cfg.block_t_min, cfg.block_t_max) == (0, 1), "block_t_min and block_t_max clip the "
-         "times of a block diffusion model (model_kw block_size); this run has none, so leave them at 0 and 1.")
-    need(mc.block_size is None or mc.block_size <= mc.max_len, f"model_kw block_size={mc.block_size} is longer than max_len="
-         f"{mc.max_len}: a block and the clean blocks it reads must fit the network. Use a block_size <= max_len.")
-    need(cfg.seq_len <= mc.max_len, f"seq_len={cfg.seq_len} exceeds the model's max_len={mc.max_len} (model preset "
-         f"{cfg.model!r}); lower seq_len or pass model_kw={{'max_len': {cfg.seq_len}}}.")
+        _need(isinstance(v, str) and v != '', f"{name} must be a non-empty string, got {v!r}.")
+    _need(cfg.cache_dir is None or isinstance(cfg.cache_dir, str), f"cache_dir must be a string or None, got {cfg.cache_dir!r}.")
 
+# %% ../nbs/09a_config.ipynb #e872e144
 LOG_TO = ('jsonl', 'tensorboard', 'wandb')
 
 def log_targets(log_to) -> tuple:
@@ -253,7 +254,19 @@ def log_targets(log_to) -> tuple:
     if bad: raise ValueError(f"TrainConfig: log_to={log_to!r} names {bad[0]!r}, not one of {LOG_TO}.{suggest(bad[0], LOG_TO)}")
     return tuple(dict.fromkeys(['jsonl', *names]))
 
+def _check_run(cfg):
+    "A known device, a batch that splits into grad_accum micro-batches, a fused loss only for SEDD."
+    _need(cfg.device == 'auto' or cfg.device.split(':')[0] in ('cpu', 'cuda', 'mps'),
+          f"device={cfg.device!r}; expected 'auto', 'cpu', 'cuda' or 'cuda:N'.")
+    _need(cfg.batch_size % cfg.grad_accum == 0,
+          f"batch_size={cfg.batch_size} is not divisible by grad_accum={cfg.grad_accum}; the global batch is split "
+          f"into grad_accum equal micro-batches (per process). Pick batch_size = grad_accum * world_size * micro_batch.")
+    _need(not (cfg.objective == 'ar' and cfg.fused_loss), "fused_loss=True applies to the 'sedd' objective only; "
+          "set fused_loss=False for objective='ar'.")
+
+# %% ../nbs/09a_config.ipynb #f97e58ae
 def _check_model_kw(cfg):
+    "`model_kw` a dict of ModelConfig overrides that fits the graph and objective and leaves the run's own fields alone."
     if not isinstance(cfg.model_kw, dict):
         raise ValueError(f"TrainConfig: model_kw must be a dict of ModelConfig overrides, got {cfg.model_kw!r}.")
     subs = cfg.model_kw.get('output') == 'subs' or cfg.model_kw.get('block_size') is not None
@@ -265,6 +278,18 @@ def _check_model_kw(cfg):
     if fixed:
         raise ValueError(f"TrainConfig: model_kw sets {', '.join(fixed)}, which the run decides (vocab_size from the "
                          f"tokenizer, absorb from graph, causal from objective); use objective='ar' for a causal model.")
+
+def _check_network(cfg):
+    "The network of `cfg` builds, holds seq_len tokens and its blocks; block times only for a block model."
+    mc = model_config(cfg, vocab_size=8)        # builds the model config: catches bad model_kw early
+    _need(cfg.block_t_min < cfg.block_t_max, f"block_t_min={cfg.block_t_min} must be below block_t_max={cfg.block_t_max}: "
+          f"they are the window of a block's training times (the full bound: 0 and 1).")
+    _need(mc.block_size is not None or (cfg.block_t_min, cfg.block_t_max) == (0, 1), "block_t_min and block_t_max clip the "
+          "times of a block diffusion model (model_kw block_size); this run has none, so leave them at 0 and 1.")
+    _need(mc.block_size is None or mc.block_size <= mc.max_len, f"model_kw block_size={mc.block_size} is longer than max_len="
+          f"{mc.max_len}: a block and the clean blocks it reads must fit the network. Use a block_size <= max_len.")
+    _need(cfg.seq_len <= mc.max_len, f"seq_len={cfg.seq_len} exceeds the model's max_len={mc.max_len} (model preset "
+          f"{cfg.model!r}); lower seq_len or pass model_kw={{'max_len': {cfg.seq_len}}}.")
 
 # %% ../nbs/09a_config.ipynb #f707f472
 def model_config(cfg: TrainConfig, vocab_size: int) -> ModelConfig:

@@ -10,7 +10,7 @@ import html, math, os, queue, socket, threading
 from pathlib import Path
 
 import torch
-from .animate import frames_of, record_sample
+from .animate import COLORS, frames_of, record_sample
 from .generate import build_prompt
 from .tokenizer import bits_unit
 from .hub import load_checkpoint
@@ -21,11 +21,12 @@ __all__ = ['frame_html', 'live_frames', 'text_bits', 'demo_app', 'check_port', '
 
 # %% ../nbs/14a_demo.ipynb #cddd4e26
 def frame_html(frame) -> str:
-    "One frame as a line of HTML: masked positions grey `░`, the characters just revealed on yellow, newlines as ↵."
+    "One frame as a line of HTML: masked positions grey `░`, the characters just revealed on yellow (chapter 6b's `COLORS`), newlines as ↵."
     out = []
     for piece, m, n in zip(frame.pieces, frame.masked, frame.new):
         t = html.escape(piece.replace('\n', '↵'))
-        out.append(f'<span style="color:#a8a8a8">{t}</span>' if m else f'<mark style="background:#ffd54f">{t}</mark>' if n else t)
+        out.append(f'<span style="color:{COLORS["masked"]}">{t}</span>' if m else
+                   f'<mark style="background:{COLORS["new_bg"]}">{t}</mark>' if n else t)
     return f'<pre style="white-space:pre-wrap;font-size:15px;line-height:1.5">{"".join(out)}</pre>'
 
 def live_frames(bundle, prompt: str = '', suffix: str = '', length: int = 64, steps: int = 64, predictor: str = 'analytic',

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib, functools
 import numpy as np
 import torch
-from .blocks import sample_blocks
+from .blocks import BlockCache, NoCache, sample_blocks
 from .tokenizer import decode_ids
 from .graphs import sample_categorical
 from .model import SEDDModel, block_size_of, unwrapped
@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 # %% auto #0
 __all__ = ['DECODES', 'sample_seed', 'ReuseUnchanged', 'score_call', 'sample_windows', 'ar_generate', 'GraphedCall', 'capture',
-           'StaticKV', 'ar_decode', 'StaticBlockCache', 'static_blocks', 'decoded', 'draw_ids', 'generate',
-           'sample_texts', 'build_prompt']
+           'StaticKV', 'ar_decode', 'StaticBlockCache', 'static_blocks', 'decoded', 'Watched', 'WatchedBlocks',
+           'draw_ids', 'generate', 'sample_texts', 'build_prompt']
 
 # %% ../nbs/15a_generate.ipynb #03f1f5e1
 def sample_seed(seed: int, i: int) -> int:
@@ -260,30 +260,63 @@ def decoded(model, objective: str, decode: str):
     m = unwrapped(model)
     return GraphedCall(lambda xt, s: m.output(m.trunk(xt, s), xt, s))
 
+# %% ../nbs/15a_generate.ipynb #a17ddb73
+class Watched:
+    "A samplers' `score_fn` that shows `watch` a copy of each `xt` (B, L) it is called with, then calls `score_fn`."
+    def __init__(self, score_fn, watch): self.score_fn, self.watch = score_fn, watch
+    def __call__(self, xt, sigma):
+        self.watch(xt.detach().clone())
+        return self.score_fn(xt, sigma)
+
+class WatchedBlocks:
+    "A block scorer (score, add, restart: `BlockCache`) that shows `watch` each call as a whole sequence (B, length)."
+    def __init__(self, scorer, length: int, mask: int, watch):
+        self.scorer, self.model, self.length, self.mask, self.watch, self.done = scorer, scorer.model, length, mask, watch, None
+    def restart(self, x): self.scorer.restart(x)
+    def add(self, block):
+        self.done = block.clone() if self.done is None else torch.cat([self.done, block], 1)
+        self.scorer.add(block)
+    def score(self, prefix, xt, sigma):
+        parts = [xt] if self.done is None else [self.done, xt]              # finished blocks, the block being drawn
+        rest = torch.full((len(xt), self.length - sum(p.shape[1] for p in parts)), self.mask, dtype=xt.dtype, device=xt.device)
+        self.watch(torch.cat(parts + [rest], 1))
+        return self.scorer.score(prefix, xt, sigma)
+
 # %% ../nbs/15a_generate.ipynb #c415e4a3
 def draw_ids(model, graph, noise, n: int, length: int, steps: int, objective: str = 'sedd', prompt=None,
              generator=None, bos_id: int | None = None, device='cpu', window: int | None = None, progress=False,
-             predictor='analytic', decode: str = 'plain', **kw) -> torch.Tensor:   # kw: top_p, temperature, unmask, unmask_noise
-    "Token ids (n, length) of any model: AR ancestral, block diffusion (chapter 15), or SEDD (in windows past `window`)."
+             predictor='analytic', decode: str = 'plain', watch=None, **kw) -> torch.Tensor:   # kw: top_p, temperature, unmask, unmask_noise
+    "Token ids (n, length) of any model: AR ancestral, block diffusion (chapter 15), or SEDD (in windows past `window`); `watch(x)` sees each network call's tokens."
     run = decoded(model, objective, decode)                          # the sampler, or SEDD's score_fn
     if objective == 'ar':
-        _check_ar(bos_id, predictor, **kw)
+        _check_ar(bos_id, predictor, watch, **kw)
         prefix = [] if prompt is None else [int(i) for i in prompt[0] if i >= 0]
         return run(model, n, length, bos_id, prefix=prefix, generator=generator, device=device)
     if (b := block_size_of(model)) is not None:                       # block models: `steps` calls per block
-        return run(model, graph, noise, n, length, steps, predictor=predictor, prompt=prompt,
-                   context=None if window is None else max(window - b, 0), device=device,
-                   generator=generator, progress=progress, **kw)
+        context = unwrapped(model).cfg.max_len - b if window is None else max(window - b, 0)
+        if watch is not None: model, kw = _watched_blocks(model, graph, length, decode, watch, **kw), dict(kw, block_size=b)
+        return run(model, graph, noise, n, length, steps, predictor=predictor, prompt=prompt, context=context,
+                   device=device, generator=generator, progress=progress, **kw)
+    if watch is not None: run = Watched(run, watch)
     W = window or getattr(getattr(model, 'cfg', None), 'max_len', length)    # longer text: windows of W
     fn = sample if length <= W else functools.partial(sample_windows, window=W)
     return fn(run, graph, noise, (n, length), steps, prompt=prompt, device=device, generator=generator,
               progress=progress, predictor=predictor, **kw)
 
-def _check_ar(bos_id, predictor, top_p=None, temperature=None, unmask='random', unmask_noise=0.):
+def _watched_blocks(model, graph, length, decode, watch, cache=True, **kw):
+    "The scorer `sample_blocks` builds for a block network, its calls shown to `watch` as whole sequences."
+    if decode != 'plain':
+        raise ValueError(f"watch sees a block model's calls through the cache sample_blocks builds; decode={decode!r} "
+                         f"runs its own static cache. Pass decode='plain' to watch a block model.")
+    return WatchedBlocks((BlockCache if cache else NoCache)(unwrapped(model)), length, graph.mask, watch)
+
+def _check_ar(bos_id, predictor, watch=None, top_p=None, temperature=None, unmask='random', unmask_noise=0.):
     if top_p is not None or temperature is not None or unmask != 'random' or unmask_noise or predictor != 'analytic':
         raise ValueError("top_p, temperature, unmask, unmask_noise and predictor apply to diffusion (objective='sedd') "
                          "sampling; the AR baseline samples its exact next-token distribution.")
     if bos_id is None: raise ValueError("The AR baseline starts every sample from bos_id; pass the tokenizer's eos_id.")
+    if watch is not None: raise ValueError("watch sees the network calls of the reverse diffusion; the AR baseline "
+                                           "(objective='ar') draws token by token and has none to show.")
 
 # %% ../nbs/15a_generate.ipynb #f8391b3e
 @torch.no_grad()

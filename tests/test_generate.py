@@ -119,6 +119,37 @@ def test_cuda_graphs_give_the_eager_tokens_bit_for_bit(kind):
 
 
 
+def _block_start(x, call, final, mask):
+    "Where the block a network call read sits in the watched sequence `x`: finished blocks before it, masks after."
+    w = call.shape[1]
+    for lo in range(0, x.shape[1] - w + 1, w):
+        if torch.equal(x[:, lo:lo + w], call) and torch.equal(x[:, :lo], final[:, :lo]) and (x[:, lo + w:] == mask).all():
+            return lo
+
+
+@pytest.mark.parametrize('kind, kw', [('sedd', {}), ('sedd', dict(predictor='first_hitting')), ('sedd', dict(window=12)),
+                                      ('block', {}), ('block', dict(predictor='first_hitting', window=8))])
+def test_watch_sees_the_calls_the_sampler_makes(kind, kw):
+    "draw_ids(watch=f): f sees one sequence per network call, holding the tokens that call read, and no draw changes."
+    from sedd_nb.generate import generate
+    graph, noise = Absorbing(TOK.vocab_size), LogLinearNoise()
+    m = tiny_model(0) if kind == 'sedd' else tiny_model(2, block_size=4, output='subs', sigma_cond=False)
+    calls, seen, output = [], [], m.output
+    def spy(h, xt, sigma):                            # every network call ends in model.output(h, xt, sigma)
+        calls.append(xt.clone())
+        return output(h, xt, sigma)
+    m.output = spy
+    try: got = generate(m, graph, noise, 2, 16, 3, seed=1, watch=seen.append, **kw)
+    finally: del m.output
+    assert torch.equal(got, generate(m, graph, noise, 2, 16, 3, seed=1, **kw))
+    assert len(seen) == len(calls) > 0
+    if kind == 'sedd':                                # the tokens of the call itself (a window's, past `window`)
+        assert all(torch.equal(x, c) for x, c in zip(seen, calls))
+    else:                                             # the whole sequence, the call's block in its place
+        starts = [_block_start(x, c, got, graph.mask) for x, c in zip(seen, calls)]
+        assert None not in starts and starts == sorted(starts) and set(starts) == {0, 4, 8, 12}, starts
+
+
 def _bad_inputs():
     from sedd_nb.generate import StaticBlockCache, ar_decode, generate, static_blocks
     blk, ar = tiny_model(2, block_size=4, output='subs', sigma_cond=False), tiny_model(3, causal=True)
@@ -132,10 +163,12 @@ def _bad_inputs():
         ('AR cache too short', lambda: ar_decode(ar, 1, 17, 0), 'length=17 exceeds the model'),
         ('context past max_len', lambda: static_blocks(blk, graph, noise, 1, 8, context=16), 'pass context <= 12'),
         ('batch change', batch_change, 'the cache holds 4 tokens of another batch size'),
+        ('AR watched', lambda: generate(ar, graph, noise, 1, 8, 0, 'ar', bos_id=0, watch=print), 'has none to show'),
+        ('static cache watched', lambda: generate(blk, graph, noise, 1, 8, 2, decode='static', watch=print), "Pass decode='plain'"),
     ]
 
 
-@pytest.mark.parametrize('i', range(6))
+@pytest.mark.parametrize('i', range(8))
 def test_bad_inputs_say_what_to_do(i):
     name, fn, words = _bad_inputs()[i]
     with pytest.raises((ValueError, RuntimeError)) as e: fn()
