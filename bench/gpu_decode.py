@@ -19,7 +19,9 @@ or `ModelConfig.char` (V = 96, max_len 256, float32) with `--char`. Every sample
             there are graphs). With --char only graphs off is run: on the CPU a graphed call is the eager one.
   sampler   at B = 4, 16, 64 and L tokens: the sampler's own work as a fraction of one network call,
             (sampler time per call - network time per call) / network time per call, the analytic sampler with
-            4 steps and its denoising step against 5 bare network calls on the same shapes, graphs on and off.
+            4 steps and its denoising step against 5 bare network calls on the same shapes, graphs on and off;
+            on a GPU the masked rows are drawn by chapter 11b's kernel, and one more row per B (graphs on) draws
+            them in PyTorch instead (`absorbing_step(fused=False)`): the kernel's switch-off.
 
 A row that would run past the budget is skipped and says so; one that runs out of memory says so. --char times
 every row in 3 interleaved rounds and keeps each row's fastest; on the CPU time is the process's CPU time (one
@@ -146,12 +148,15 @@ def sampler_rows(S, dev, clock):
     from sedd_nb.graphs import Absorbing
     from sedd_nb.noise import LogLinearNoise
     from sedd_nb.sampling import sample
+    from sedd_nb import sampling
     graph, noise, L, steps = Absorbing(S['V']), LogLinearNoise(), S['L'], 4
     m = network(S, dev, 1, output='subs', sigma_cond=False)
-    rows = []
+    rows, plain = [], sampling.absorbing_step
+    kernel = torch.device(dev).type == 'cuda'
     for B in S['batches']:
-        for graphs in S['graphs']:
-            r = dict(batch=B, graphs=graphs)
+        for graphs, fused in [(g, None) for g in S['graphs']] + ([(True, False)] if kernel and True in S['graphs'] else []):
+            r = dict(batch=B, graphs=graphs, draw='kernel' if kernel and fused is None else 'torch')
+            sampling.absorbing_step = plain if fused is None else (lambda *a, **k: plain(*a, **k, fused=False))
             try:
                 fn = GraphedCall(lambda xt, s: m.output(m.trunk(xt, s), xt, s), graphs)
                 xt = torch.full((B, L), graph.mask, device=dev)
@@ -166,6 +171,7 @@ def sampler_rows(S, dev, clock):
                                own_work=(t_samp - t_net) / t_net)
             except torch.cuda.OutOfMemoryError: r['skipped'] = 'out of memory'
             except RuntimeError as e: r['skipped'] = f'failed: {str(e)[:200]}'     # one row's failure is reported, not fatal
+            finally: sampling.absorbing_step = plain
             fn = None
             if clock.cuda: torch.cuda.empty_cache()
             rows.append(r); print(_line(r), flush=True)
@@ -177,7 +183,8 @@ def _line(r):
     if 'skipped' in r: return f"{r.get('decoder', r.get('batch'))!s:32s} graphs {on}  skipped: {r['skipped']}"
     if 'decoder' in r: return (f"{r['decoder']:32s} graphs {on} {r['tokens_per_s']:10.0f} tok/s {r['ms_per_call']:8.2f} ms/call"
                                + (f" {r['x_ar']:6.2f}x AR" if 'x_ar' in r else ''))
-    return f"B = {r['batch']:<3d} graphs {on}  network {r['net_ms']:8.2f} ms/call, own work {r['own_work']:6.2f}x a call"
+    return (f"B = {r['batch']:<3d} graphs {on}  draw {r['draw']:6s} network {r['net_ms']:8.2f} ms/call, "
+            f"own work {r['own_work']:6.2f}x a call")
 
 
 def report_md(rep) -> str:
@@ -191,10 +198,11 @@ def report_md(rep) -> str:
                          f"{r['ms_per_call']:.2f} | {r['calls']} | {r.get('x_ar', float('nan')):.2f} |")
     if rep['sections']['sampler']:
         out += ['', "Sampler's own work per network call (analytic, 4 steps + denoising):", '',
-                '| B | graphs | network ms/call | sampler ms/call | own work / call |', '|---|---|---|---|---|']
+                '| B | graphs | draw | network ms/call | sampler ms/call | own work / call |', '|---|---|---|---|---|---|']
         for r in rep['sections']['sampler']:
-            if 'skipped' in r: out.append(f"| {r['batch']} | {'on' if r['graphs'] else 'off'} | {r['skipped']} | | |")
-            else: out.append(f"| {r['batch']} | {'on' if r['graphs'] else 'off'} | {r['net_ms']:.2f} | "
+            on = 'on' if r['graphs'] else 'off'
+            if 'skipped' in r: out.append(f"| {r['batch']} | {on} | {r['draw']} | {r['skipped']} | | |")
+            else: out.append(f"| {r['batch']} | {on} | {r['draw']} | {r['net_ms']:.2f} | "
                              f"{r['sampler_ms']:.2f} | {r['own_work']:.2f} |")
     return '\n'.join(out) + '\n'
 

@@ -6,7 +6,7 @@ Docs: https://sedd-nb.github.io/sedd_nb/sampling.html.md"""
 
 # %% ../nbs/06_sampling.ipynb #244a3059
 from __future__ import annotations
-import math
+import importlib.util, math
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -136,20 +136,26 @@ def masked_rows(x: torch.Tensor, mask: int) -> torch.Tensor:  # (n,) long
     "Flat indices of the masked positions of `x` (B, L) (on a GPU a read-back: `nonzero` learns their number)."
     return (x.reshape(-1) == mask).nonzero().squeeze(-1)
 
-def absorbing_step(graph, log_score, x, rows, dsigma=None, generator=None, shape_probs=None) -> torch.Tensor:  # (B, L)
+def absorbing_step(graph, log_score, x, rows, dsigma=None, generator=None, shape_probs=None,
+                   fused=None) -> torch.Tensor:  # (B, L)
     "Analytic step removing `dsigma` (None: denoise to sigma = 0) on the absorbing graph, reading only the rows `rows` of `log_score` (B, L, dim)."
     B, L = x.shape
     flat = x.reshape(-1)
     now = flat[rows]                                                        # (n,) their tokens
-    src = log_score.reshape(B * L, -1)                                      # (B L, dim); gather, not index_select,
-    s = src.gather(0, rows[:, None].expand(-1, src.shape[1]))               # which copies rows far slower on a CPU
-    s = (s if s.dtype == torch.float64 else s.float()).exp_()[:, :-1]      # (n, V) the scores s_y of those rows
-    sums, block = _block_sums(s)                                            # (n, nb) float64
-    total = sums.sum(-1, keepdim=True)                                      # (n, 1) sum_y s_y
     still = now == graph.mask                                               # a row revealed since `rows` was read stays
-    _check_totals(total, still, final=dsigma is None)
+    src = log_score.reshape(B * L, -1)                                      # (B L, dim)
     u = torch.rand(B * L, 1, generator=generator, dtype=torch.float64, device=x.device)[rows]
     q = None if dsigma is None else torch.expm1(torch.as_tensor(dsigma, dtype=torch.float64, device=x.device))
+    if shape_probs is None and _fused_draw(src, fused):                     # one Triton program a row (chapter 11b)
+        from .fused_draw import draw_rows                                   # imports triton: only where it runs
+        y, total = draw_rows(src, rows, u[:, 0], q)
+        _check_totals(total[:, None], still, final=dsigma is None)
+        return flat.index_put((rows,), torch.where(still & (y >= 0), y, now)).view(B, L)
+    s = src.gather(0, rows[:, None].expand(-1, src.shape[1]))               # gather, not index_select, which copies
+    s = (s if s.dtype == torch.float64 else s.float()).exp_()[:, :-1]      # rows far slower on a CPU: (n, V) s_y
+    sums, block = _block_sums(s)                                            # (n, nb) float64
+    total = sums.sum(-1, keepdim=True)                                      # (n, 1) sum_y s_y
+    _check_totals(total, still, final=dsigma is None)
     w = u * (total if q is None else torch.maximum(total, 1 / q))
     reveal = still & (w < total).squeeze(-1)                                # P = min(1, (e^dsigma - 1) sum_y s_y)
     if shape_probs is not None:                                             # temperature, top-p: each row keeps its mass
@@ -160,6 +166,11 @@ def absorbing_step(graph, log_score, x, rows, dsigma=None, generator=None, shape
     return flat.index_put((rows,), torch.where(reveal, y, now)).view(B, L)
 
 # %% ../nbs/06_sampling.ipynb #a29b0004
+def _fused_draw(log_score, fused) -> bool:
+    "Draw with chapter 11b's kernel? As asked (`fused`), else on a GPU with Triton for float32/bf16/fp16 scores."
+    if fused is not None: return fused
+    return log_score.is_cuda and log_score.dtype != torch.float64 and importlib.util.find_spec('triton') is not None
+
 def _block_sums(s):
     "(sums, block): float64 sums (n, ceil(V / block)) of `block` consecutive columns of `s` (n, V) >= 0."
     n, V = s.shape

@@ -17,11 +17,18 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 DTYPES = {'float32': 'fp32', 'bfloat16': 'bf16', 'float16': 'fp16'}
-KERNELS = ('_dse_fwd_kernel', '_dse_bwd_kernel', '_absorb_fwd_kernel', '_absorb_bwd_kernel')
+KERNELS = {'_dse_fwd_kernel': 'kernels', '_dse_bwd_kernel': 'kernels', '_absorb_fwd_kernel': 'kernels',
+           '_absorb_bwd_kernel': 'kernels', '_draw_kernel': 'fused_draw'}     # kernel -> its sedd_nb module
+
+
+def kernel_fn(name):
+    "The @triton.jit function `name` from its module of sedd_nb."
+    import importlib
+    return getattr(importlib.import_module(f'sedd_nb.{KERNELS[name]}'), name)
 
 
 def signatures(dtype):
-    "Triton signatures of the two kernels for log-score rows of `dtype` (coefficients, loss: float32; ids: int64)."
+    "Triton signatures of the kernels for log-score rows of `dtype` (coefficients, loss: float32; ids: int64)."
     t = DTYPES[dtype]
     fwd = {'x_ptr': f'*{t}', 'x_stride': 'i32', 'coef_ptr': '*fp32', 'xt_ptr': '*i64', 'x0_ptr': '*i64',
            'loss_ptr': '*fp32', 'dim': 'i32', 'BLOCK': 'constexpr'}
@@ -31,13 +38,22 @@ def signatures(dtype):
             'loss_ptr': '*fp32', 'dim': 'i32', 'BLOCK': 'constexpr'}
     abwd = {'x_ptr': f'*{t}', 'x_stride': 'i32', 'sig_ptr': '*fp64', 'xt_ptr': '*i64', 'x0_ptr': '*i64',
             'gout_ptr': '*fp32', 'grad_ptr': f'*{t}', 'grad_stride': 'i32', 'dim': 'i32', 'BLOCK': 'constexpr'}
-    return {'_dse_fwd_kernel': fwd, '_dse_bwd_kernel': bwd, '_absorb_fwd_kernel': afwd, '_absorb_bwd_kernel': abwd}
+    draw = {'x_ptr': f'*{t}', 'x_stride': 'i32', 'rows_ptr': '*i64', 'u_ptr': '*fp64', 'inv_q_ptr': '*fp64',
+            'sums_ptr': '*fp64', 'y_ptr': '*i64', 'total_ptr': '*fp64', 'V': 'i32', 'BLOCK': 'constexpr',
+            'NB': 'constexpr'}
+    return {'_dse_fwd_kernel': fwd, '_dse_bwd_kernel': bwd, '_absorb_fwd_kernel': afwd, '_absorb_bwd_kernel': abwd,
+            '_draw_kernel': draw}
 
 
-def launch_configs():
-    "Every (BLOCK, num_warps) the launchers pick, over all row lengths (BLOCK saturates at 4096)."
+def launch_configs(name):
+    "Every (constexprs, num_warps) the launcher of `name` picks, over all row lengths (and GPT-2's)."
+    widths = [2 ** k for k in range(0, 18)] + [50257]
+    if name == '_draw_kernel':
+        from sedd_nb.fused_draw import _draw_config
+        picked = {(B, NB, w) for B, NB, w in map(_draw_config, widths)}
+        return [(dict(BLOCK=B, NB=NB), w) for B, NB, w in sorted(picked)]
     from sedd_nb.kernels import _launch_config
-    return sorted({_launch_config(d) for d in [2 ** k for k in range(0, 17)]})
+    return [(dict(BLOCK=B), w) for B, w in sorted({_launch_config(d) for d in widths})]
 
 
 def cuobjdump(fn, signature, constexprs, warps, arch, flag, attrs=None):
@@ -81,22 +97,22 @@ def launch_attrs(signature: dict, padded: bool) -> dict:
             if t.startswith('*') or (padded and n.endswith('_stride'))}
 
 
-def instructions_per_element(name, dtype, padded=True, block=4096, warps=8, arch=90):
-    "The kernel's longest loop: (instructions, per element, per element off the skipped blocks, 16-byte loads?)."
-    from sedd_nb import kernels
+def instructions_per_element(name, dtype, padded=True, arch=90):
+    "The kernel's longest loop at GPT-2's width: (instructions, per element, per element off the skipped blocks, 16-byte loads?)."
+    consts, warps = max(launch_configs(name), key=lambda c: (c[0]['BLOCK'], c[0].get('NB', 0) == 64))
+    block = consts['BLOCK']
     sig = signatures(dtype)[name]
-    sass = cuobjdump(getattr(kernels, name), sig, {'BLOCK': block}, warps, arch, '-sass', launch_attrs(sig, padded))
+    sass = cuobjdump(kernel_fn(name), sig, consts, warps, arch, '-sass', launch_attrs(sig, padded))
     n, common = max(loops(sass))
     per_thread = block / (32 * warps)                            # elements a thread handles per pass
     return n, n / per_thread, common / per_thread, 'LDG.E.128' in sass
 
 
 def compile_one(case):
-    "One (kernel, dtype, BLOCK, warps, arch, padded rows?) of `sedd_nb.kernels`, with its resource usage."
-    name, dtype, block, warps, arch, padded = case
-    from sedd_nb import kernels
+    "One (kernel, dtype, constexprs, warps, arch, padded rows?) of sedd_nb's kernels, with its resource usage."
+    name, dtype, consts, warps, arch, padded = case
     sig = signatures(dtype)[name]
-    return case, resource_usage(getattr(kernels, name), sig, {'BLOCK': block}, warps, arch, launch_attrs(sig, padded))
+    return case, resource_usage(kernel_fn(name), sig, dict(consts), warps, arch, launch_attrs(sig, padded))
 
 
 def main(argv=None):
@@ -110,7 +126,7 @@ def main(argv=None):
     try: import triton  # noqa: F401
     except ImportError: sys.exit('aot_kernels: triton is not installed (it ships for Linux)')
     if a.sass:
-        print(f"main loop of each kernel (BLOCK 4096, 8 warps, sm_{a.arch[-1]}): instructions, per element, per element "
+        print(f"main loop of each kernel (its launch at GPT-2's width, sm_{a.arch[-1]}): instructions, per element, per element "
               f"where a conditional branch skips a block, 16-byte loads; rows at any stride / padded to 16 elements")
         print(f"{'kernel':19s} {'dtype':9s} {'stride':7s} {'loop':>5s} {'/elem':>6s} {'skip':>6s} wide")
         for n in KERNELS:
@@ -120,15 +136,15 @@ def main(argv=None):
                     print(f"{n:19s} {d:9s} {'padded' if padded else 'any':7s} {k:5d} {per:6.1f} {common:6.1f} "
                           f"{'yes' if wide else 'no'}")
         return 0
-    cases = [(n, d, b, w, arch, padded) for arch in a.arch for n in KERNELS for d in DTYPES for b, w in launch_configs()
-             for padded in (False, True)]
+    cases = [(n, d, tuple(c.items()), w, arch, padded) for arch in a.arch for n in KERNELS for d in DTYPES
+             for c, w in launch_configs(n) for padded in (False, True)]
     with ProcessPoolExecutor(max_workers=max(1, a.jobs)) as ex:
         results = list(ex.map(compile_one, cases))
     bad = 0
     print(f"{'kernel':19s} {'dtype':9s} {'BLOCK':>5s} {'warps':>5s} {'sm':>3s} {'rows':6s} {'REG':>4s} {'SHARED':>6s} "
           f"{'STACK':>5s} {'LOCAL':>5s}")
-    for (n, d, b, w, arch, padded), r in results:
-        rows = 'padded' if padded else 'any'
+    for (n, d, c, w, arch, padded), r in results:
+        rows, b = 'padded' if padded else 'any', dict(c)['BLOCK']
         if 'error' in r:
             bad += 1; print(f"{n:19s} {d:9s} {b:5d} {w:5d} {arch:3d} {rows:6s}  COMPILE ERROR {r['error']}"); continue
         spill = r.get('LOCAL', 0) > 0 or r.get('STACK', 0) > 0     # ptxas reports spills as stack frame
