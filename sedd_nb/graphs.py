@@ -75,7 +75,10 @@ def draw_in_blocks(table: torch.Tensor,  # (N, K) >= 0 (tiny negatives are clamp
     w = w - torch.where(j > 0, bcdf.gather(-1, (j - 1).clamp(min=0)), 0.)             # w inside the block
     cols = j * block + torch.arange(block, device=table.device)                        # (N, block)
     inside = (table.gather(-1, cols.clamp(max=K - 1)) * (cols < K)).clamp(min=0)       # the block's entries
-    k = torch.searchsorted(inside.to(torch.float64).cumsum(-1), w, right=True)
+    icdf = inside.to(torch.float64).cumsum(-1)                                         # (N, block)
+    chosen = sums.gather(-1, j)                       # the block's sum as it was chosen: rescaled to its own float64
+    w = w * torch.where(chosen > 0, icdf[:, -1:] / chosen, 1.)   # sum, so that sums added in a lower precision
+    k = torch.searchsorted(icdf, w, right=True)                  # cut off none of the block's last tokens
     return (j * block + torch.minimum(k, _last_positive(inside)).clamp_min(0)).squeeze(-1)   # an empty row gives 0
 
 # %% ../nbs/03_graphs.ipynb #d104ef77
