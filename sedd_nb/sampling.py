@@ -137,15 +137,17 @@ def masked_rows(x: torch.Tensor, mask: int) -> torch.Tensor:  # (n,) long
     return (x.reshape(-1) == mask).nonzero().squeeze(-1)
 
 def absorbing_step(graph, log_score, x, rows, dsigma=None, generator=None, shape_probs=None,
-                   fused=None) -> torch.Tensor:  # (B, L)
+                   fused=None, q=None) -> torch.Tensor:  # (B, L)
     "Analytic step removing `dsigma` (None: denoise to sigma = 0) on the absorbing graph, reading only the rows `rows` of `log_score` (B, L, dim)."
+    # P(reveal) = min(1, q sum_y s_y) with q = e^dsigma - 1, or the `q` given instead (Euler's: dsigma_dt dt)
     B, L = x.shape
     flat = x.reshape(-1)
     now = flat[rows]                                                        # (n,) their tokens
     still = now == graph.mask                                               # a row revealed since `rows` was read stays
     src = log_score.reshape(B * L, -1)                                      # (B L, dim)
     u = torch.rand(B * L, 1, generator=generator, dtype=torch.float64, device=x.device)[rows]
-    q = None if dsigma is None else torch.expm1(torch.as_tensor(dsigma, dtype=torch.float64, device=x.device))
+    if q is not None: q = torch.as_tensor(q, dtype=torch.float64, device=x.device)
+    elif dsigma is not None: q = torch.expm1(torch.as_tensor(dsigma, dtype=torch.float64, device=x.device))
     if shape_probs is None and _fused_draw(src, fused):                     # one Triton program a row (chapter 11b)
         from .fused_draw import draw_rows                                   # imports triton: only where it runs
         y, total = draw_rows(src, rows, u[:, 0], q)
@@ -291,7 +293,7 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
     B = shape[0]
     free = torch.ones(shape, dtype=torch.bool, device=device) if fixed is None else ~fixed
     what = predictor if unmask == 'random' else 'confidence order'
-    masked_only = graph.absorb and unmask == 'random' and predictor == 'analytic'    # `absorbing_step`
+    masked_only = graph.absorb and unmask == 'random' and predictor in ('analytic', 'euler')  # `absorbing_step`
     every = 1 if on_host(x) else REFRESH_EVERY
     for k in tqdm(range(steps), disable=not progress, desc=f'sampling ({what})', leave=False):
         t = ts[k].reshape(1)
@@ -299,8 +301,9 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
         if masked_only:
             if k % every == 0: rows = masked_rows(x, graph.mask)           # off the host the one read-back, every few steps
             log_score = _log_score(score_fn, graph, x, sigma.float().expand(B))
+            euler = None if predictor == 'analytic' else dsigma * dt           # Euler: q = dsigma_dt dt
             x = keep(absorbing_step(graph, log_score, x, rows, sigma - noise.total(ts[k + 1].reshape(1)),
-                                    generator, shaped)); del log_score
+                                    generator, shaped, q=euler)); del log_score
             if return_traj: traj.append(x.clone())
             continue
         score = score_from_model(score_fn, graph, x, sigma.float().expand(B))
