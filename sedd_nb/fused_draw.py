@@ -1,4 +1,4 @@
-"""One Triton program per masked position reads its row of log-scores once, decides whether it is revealed and draws its token: the absorbing graph's analytic and first-hitting steps without (n, V) temporaries.
+"""One Triton program per masked position reads its row of log-scores once, decides whether it is revealed and draws its token: the absorbing graph's analytic, Euler and first-hitting steps without (n, V) temporaries.
 
 Docs: https://sedd-nb.github.io/sedd_nb/fused_draw.html.md"""
 
