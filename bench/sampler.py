@@ -11,6 +11,7 @@ in a fresh process (peak RSS is a high-water mark), alternating the two:
   first hit  sedd_nb.sampling.sample(..., predictor='first_hitting', steps + 1): the same number of network calls,
              each revealing ceil(L / calls) positions
   euler      sedd_nb.sampling.sample(..., predictor='euler', steps)
+  tau        sedd_nb.sampling.sample(..., predictor='tau_leaping', steps)
 Peak memory is the process's peak RSS minus its RSS after building the model, shown in GiB and as a multiple of
 one float32 (B, L, dim) log-score tensor. Time is per network call: the sampler's wall time divided by steps + 1.
 `own work` is the sampler's time beyond the network's, as a fraction of one network call: (sampler - network) /
@@ -46,7 +47,7 @@ def child(args):
             for k in range(calls):
                 out = model(xt, torch.full((B,), 1.0 - 0.3 * k, device=dev)); del out
     else:
-        pred, steps = {'sampler': ('analytic', args.steps), 'euler': ('euler', args.steps),
+        pred, steps = {'sampler': ('analytic', args.steps), 'euler': ('euler', args.steps), 'tau': ('tau_leaping', args.steps),
                        'first_hit': ('first_hitting', calls)}[args.what]
         sample(lambda x, s: model(x, s), graph, noise, (B, L), steps, predictor=pred, device=dev,
                generator=torch.Generator(device=dev).manual_seed(0))
@@ -69,7 +70,7 @@ def main(argv=None):
     ap.add_argument('--what', default=None, help=argparse.SUPPRESS)   # internal: run one measurement
     a = ap.parse_args(argv)
     if a.what: return child(a)
-    rows = {'network': [], 'sampler': [], 'first_hit': [], 'euler': []}
+    rows = {'network': [], 'sampler': [], 'first_hit': [], 'euler': [], 'tau': []}
     for _ in range(a.repeats):
         for what in rows:
             r = subprocess.run([sys.executable, __file__, '--what', what] + [f'--{k}={getattr(a, k)}' for k in

@@ -137,9 +137,10 @@ def masked_rows(x: torch.Tensor, mask: int) -> torch.Tensor:  # (n,) long
     return (x.reshape(-1) == mask).nonzero().squeeze(-1)
 
 def absorbing_step(graph, log_score, x, rows, dsigma=None, generator=None, shape_probs=None,
-                   fused=None, q=None) -> torch.Tensor:  # (B, L)
+                   fused=None, q=None, leap=False) -> torch.Tensor:  # (B, L)
     "Analytic step removing `dsigma` (None: denoise to sigma = 0) on the absorbing graph, reading only the rows `rows` of `log_score` (B, L, dim)."
-    # P(reveal) = min(1, q sum_y s_y) with q = e^dsigma - 1, or the `q` given instead (Euler's: dsigma_dt dt)
+    # P(reveal) = min(1, q sum_y s_y) with q = e^dsigma - 1, or the `q` given instead (Euler's: dsigma_dt dt);
+    # `leap` (tau-leaping, q = dsigma_dt dt): P(reveal) = 1 - exp(-q sum_y s_y). Revealed: y ~ s_y in every case.
     B, L = x.shape
     flat = x.reshape(-1)
     now = flat[rows]                                                        # (n,) their tokens
@@ -148,7 +149,7 @@ def absorbing_step(graph, log_score, x, rows, dsigma=None, generator=None, shape
     u = torch.rand(B * L, 1, generator=generator, dtype=torch.float64, device=x.device)[rows]
     if q is not None: q = torch.as_tensor(q, dtype=torch.float64, device=x.device)
     elif dsigma is not None: q = torch.expm1(torch.as_tensor(dsigma, dtype=torch.float64, device=x.device))
-    if shape_probs is None and _fused_draw(src, fused):                     # one Triton program a row (chapter 11b)
+    if shape_probs is None and not leap and _fused_draw(src, fused):        # one Triton program a row (chapter 11b)
         from .fused_draw import draw_rows                                   # imports triton: only where it runs
         y, total = draw_rows(src, rows, u[:, 0], q)
         _check_totals(total[:, None], still, final=dsigma is None)
@@ -158,6 +159,7 @@ def absorbing_step(graph, log_score, x, rows, dsigma=None, generator=None, shape
     sums, block = _block_sums(s)                                            # (n, nb) float64
     total = sums.sum(-1, keepdim=True)                                      # (n, 1) sum_y s_y
     _check_totals(total, still, final=dsigma is None)
+    if leap: q = -torch.expm1(-q * total) / total                          # per row: min(1, q total) = 1 - e^(-q0 total)
     w = u * (total if q is None else torch.maximum(total, 1 / q))
     reveal = still & (w < total).squeeze(-1)                                # P = min(1, (e^dsigma - 1) sum_y s_y)
     if shape_probs is not None:                                             # temperature, top-p: each row keeps its mass
@@ -293,7 +295,7 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
     B = shape[0]
     free = torch.ones(shape, dtype=torch.bool, device=device) if fixed is None else ~fixed
     what = predictor if unmask == 'random' else 'confidence order'
-    masked_only = graph.absorb and unmask == 'random' and predictor in ('analytic', 'euler')  # `absorbing_step`
+    masked_only = graph.absorb and unmask == 'random'                   # `absorbing_step`, for every predictor
     every = 1 if on_host(x) else REFRESH_EVERY
     for k in tqdm(range(steps), disable=not progress, desc=f'sampling ({what})', leave=False):
         t = ts[k].reshape(1)
@@ -301,9 +303,9 @@ def sample(score_fn,                   # callable (xt (B, L) long, sigma (B,) fl
         if masked_only:
             if k % every == 0: rows = masked_rows(x, graph.mask)           # off the host the one read-back, every few steps
             log_score = _log_score(score_fn, graph, x, sigma.float().expand(B))
-            euler = None if predictor == 'analytic' else dsigma * dt           # Euler: q = dsigma_dt dt
+            rate = None if predictor == 'analytic' else dsigma * dt            # Euler, tau-leaping: q = dsigma_dt dt
             x = keep(absorbing_step(graph, log_score, x, rows, sigma - noise.total(ts[k + 1].reshape(1)),
-                                    generator, shaped, q=euler)); del log_score
+                                    generator, shaped, q=rate, leap=predictor == 'tau_leaping')); del log_score
             if return_traj: traj.append(x.clone())
             continue
         score = score_from_model(score_fn, graph, x, sigma.float().expand(B))
