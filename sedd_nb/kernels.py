@@ -19,7 +19,7 @@ except ImportError:                    # pragma: no cover
 # %% auto #0
 __all__ = ['TRITON_DTYPES', 'broadcast_sigma', 'score_entropy_eager', 'row_coefficients', 'rows_loss_torch', 'rows_grad_torch',
            'triton_interpreted', 'interpreted_here', 'triton_ready', 'dse_forward_rows', 'dse_backward_rows',
-           'FusedScoreEntropy', 'FusedAbsorbingScoreEntropy', 'fused_score_entropy']
+           'FusedScoreEntropy', 'fused_score_entropy']
 
 # %% ../nbs/11_fused_loss.ipynb #9059252b
 def broadcast_sigma(sigma, xt: torch.Tensor) -> torch.Tensor:
@@ -434,30 +434,19 @@ def _absorb_backward_rows(x, s, xt, x0, gout) -> torch.Tensor:
 
 # %% ../nbs/11_fused_loss.ipynb #902f16ab
 class FusedScoreEntropy(torch.autograd.Function):
-    "Autograd wrapper of the Triton DSE kernels over rows: `apply(x (N, dim), coef (N, 6), xt (N,), x0 (N,))`."
+    "Autograd wrapper of the kernels over rows: `apply(x (N, dim), rows, xt (N,), x0 (N,), absorb)`, `rows` the row numbers."
+    # rows: the (N, 6) coefficients for the general kernels, or sigma (N,) float64 for the absorbing graph's own
     @staticmethod
-    def forward(ctx, x, coef, xt, x0):
-        ctx.save_for_backward(x, coef, xt, x0)
-        return dse_forward_rows(x, coef, xt, x0)
+    def forward(ctx, x, rows, xt, x0, absorb=False):
+        ctx.save_for_backward(x, rows, xt, x0)
+        ctx.absorb = absorb
+        return (_absorb_forward_rows if absorb else dse_forward_rows)(x, rows, xt, x0)
 
     @staticmethod
     def backward(ctx, gout):
-        x, coef, xt, x0 = ctx.saved_tensors
-        grad = dse_backward_rows(x, coef, xt, x0, gout) if ctx.needs_input_grad[0] else None
-        return grad, None, None, None
-
-
-class FusedAbsorbingScoreEntropy(torch.autograd.Function):
-    "The same for the absorbing graph's kernels: `apply(x (N, dim), sigma (N,) float64, xt (N,), x0 (N,))`."
-    @staticmethod
-    def forward(ctx, x, s, xt, x0):
-        ctx.save_for_backward(x, s, xt, x0)
-        return _absorb_forward_rows(x, s, xt, x0)
-
-    @staticmethod
-    def backward(ctx, gout):
-        x, s, xt, x0 = ctx.saved_tensors
-        return _absorb_backward_rows(x, s, xt, x0, gout) if ctx.needs_input_grad[0] else None, None, None, None
+        if not ctx.needs_input_grad[0]: return None, None, None, None, None
+        back = _absorb_backward_rows if ctx.absorb else dse_backward_rows
+        return back(*ctx.saved_tensors, gout), None, None, None, None
 
 
 def fused_score_entropy(log_score: torch.Tensor,  # (..., dim) log-scores (float32, bf16 or fp16 for Triton)
@@ -476,6 +465,6 @@ def fused_score_entropy(log_score: torch.Tensor,  # (..., dim) log-scores (float
     if x.stride(-1) != 1: x = x.contiguous()
     xt_, x0_ = xt.reshape(-1).contiguous(), x0.reshape(-1).contiguous()
     if graph.absorb:        # its own kernels: sigma per row, everything else computed inside
-        loss = FusedAbsorbingScoreEntropy.apply(x, broadcast_sigma(sigma, xt).reshape(-1).contiguous(), xt_, x0_)
+        loss = FusedScoreEntropy.apply(x, broadcast_sigma(sigma, xt).reshape(-1).contiguous(), xt_, x0_, True)
     else: loss = FusedScoreEntropy.apply(x, row_coefficients(sigma, xt, x0, graph).reshape(-1, 6), xt_, x0_)
     return loss.reshape(xt.shape)
